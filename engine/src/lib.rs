@@ -1,1 +1,12 @@
-//! netform engine
+//! netform's engine: everything that decides.
+//!
+//! Invariant: the engine does no I/O of its own. It never prints, never reads the environment,
+//! files or the network. The CLI hands it file contents and persists state through
+//! [`state::StateStore`]; providers do the network.
+
+pub mod provider;
+pub mod proposal;
+pub mod schema;
+pub mod value;
+
+pub use value::Value;

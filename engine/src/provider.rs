@@ -1,0 +1,220 @@
+//! The contract between the engine and a provider.
+//!
+//! A provider owns everything specific to a cloud: schemas, plan-time rules, the mapping to
+//! the cloud's API and the network calls. The engine owns ordering, diffing and state.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::schema::ResourceType;
+use crate::value::Value;
+
+/// Which attribute a provider diagnostic is about, as path steps (`["sku", "0", "tier"]`).
+pub type AttrPath = Vec<String>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A plan-time finding about one resource, located by attribute path; the engine turns the
+/// path into a source span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderDiagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: Option<String>,
+    pub path: AttrPath,
+    /// The Azure error code this check prevents at apply time (e.g. `InvalidGatewaySubnet`).
+    pub code: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl ProviderDiagnostic {
+    pub fn error(path: &[&str], summary: impl Into<String>) -> Self {
+        ProviderDiagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: None,
+            path: path.iter().map(|s| s.to_string()).collect(),
+            code: None,
+            hint: None,
+        }
+    }
+    pub fn warning(path: &[&str], summary: impl Into<String>) -> Self {
+        ProviderDiagnostic { severity: Severity::Warning, ..Self::error(path, summary) }
+    }
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// Why a planned change must replace the resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaceCause {
+    pub path: AttrPath,
+    /// Human reason, e.g. "Azure cannot decrease a circuit's bandwidth in place".
+    pub reason: String,
+}
+
+/// A change that cannot proceed yet because of something outside our control
+/// (the connectivity provider has not provisioned the circuit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferral {
+    pub reason: String,
+    /// What the user should do (e.g. "give service key … to Equinix").
+    pub next_step: String,
+}
+
+/// What the engine proposes for one resource, before provider-specific rules.
+#[derive(Clone)]
+pub struct PlanChangeRequest<'a> {
+    pub type_name: &'a str,
+    /// Refreshed prior attributes; `None` when the resource is new.
+    pub prior: Option<&'a serde_json::Value>,
+    /// The decoded configuration (defaults applied, may contain unknowns).
+    pub config: &'a Value,
+    /// The engine's generic proposal: config values, prior computed values carried over
+    /// (or unknown when new or replaced), and the `force_new` replacements.
+    pub proposed: Value,
+    pub replace: Vec<ReplaceCause>,
+    /// Refreshed state of every resource, by ARM-style lookup (for gates like circuit provisioning).
+    pub world: &'a dyn World,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanChangeResponse {
+    pub planned: Value,
+    pub replace: Vec<ReplaceCause>,
+    pub diagnostics: Vec<ProviderDiagnostic>,
+    pub deferred: Option<Deferral>,
+}
+
+/// Read-only view of the rest of the plan, for rules that depend on other objects
+/// (an ExpressRoute connection waits for its circuit to be provisioned).
+pub trait World: Send + Sync {
+    /// Refreshed prior attributes of the object with this cloud id (case-insensitive).
+    fn prior_by_id(&self, id: &str) -> Option<&serde_json::Value>;
+    /// Planned value of the resource in this configuration whose cloud id is `id`, with its type.
+    fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)>;
+}
+
+/// One resource of the whole desired configuration, for checks that span resources.
+#[derive(Debug, Clone)]
+pub struct ResourceView<'a> {
+    pub address: &'a str,
+    pub type_name: &'a str,
+    pub value: &'a Value,
+    pub prior: Option<&'a serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    /// Another operation holds the object (409 AnotherOperationInProgress): retryable.
+    Conflict,
+    /// 429: retryable after a delay.
+    Throttled,
+    /// 5xx, dropped connections: retryable.
+    Transient,
+    /// The cloud rejected the request as invalid: not retryable.
+    Invalid,
+    Auth,
+    Timeout,
+    Other,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The cloud's error code, e.g. `InUseSubnetCannotBeDeleted`.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProviderError { kind, code: None, message: message.into() }
+    }
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+/// Progress reporting from inside a long operation ("polling Azure-AsyncOperation: InProgress").
+pub type ProgressSink = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Per-operation context the engine hands to CRUD calls.
+#[derive(Clone)]
+pub struct OpContext {
+    pub timeout: Duration,
+    pub progress: ProgressSink,
+}
+
+impl OpContext {
+    pub fn quiet(timeout: Duration) -> Self {
+        OpContext { timeout, progress: Arc::new(|_| {}) }
+    }
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Provider name as used in addresses and state (`registry.terraform.io/hashicorp/azurerm`).
+    fn name(&self) -> &str;
+
+    fn resource_types(&self) -> &[ResourceType];
+
+    fn resource_type(&self, name: &str) -> Option<&ResourceType> {
+        self.resource_types().iter().find(|t| t.name == name)
+    }
+
+    /// Plan-time rules of one resource that config alone can decide. Pure.
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<ProviderDiagnostic>;
+
+    /// Plan-time rules across resources (one gateway per type per VNet, VLAN unique per circuit…).
+    /// Returns (index into `resources`, diagnostic).
+    fn validate_all(&self, _resources: &[ResourceView<'_>]) -> Vec<(usize, ProviderDiagnostic)> {
+        Vec::new()
+    }
+
+    /// Final planned value: provider-specific replacements, deterministic computed values
+    /// (ARM ids), deferrals.
+    fn plan_change(&self, request: PlanChangeRequest<'_>) -> PlanChangeResponse;
+
+    /// Identity of the object in the cloud, known before it exists (ARM ids are deterministic).
+    fn object_id(&self, type_name: &str, value: &Value) -> Option<String>;
+
+    /// Objects Azure serialises writes on: operations holding the same key never overlap.
+    fn lock_keys(&self, _type_name: &str, _value: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Current attributes of an existing object, or `None` if it is gone.
+    async fn read(&self, type_name: &str, prior: &serde_json::Value) -> Result<Option<serde_json::Value>, ProviderError>;
+
+    async fn create(&self, type_name: &str, planned: &Value, ctx: &OpContext) -> Result<serde_json::Value, ProviderError>;
+
+    async fn update(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError>;
+
+    async fn delete(&self, type_name: &str, prior: &serde_json::Value, ctx: &OpContext) -> Result<(), ProviderError>;
+}
