@@ -10,3 +10,14 @@ pub mod schema;
 pub mod value;
 
 pub use value::Value;
+pub mod addr;
+pub mod config;
+pub mod diag;
+pub mod eval;
+pub mod functions;
+pub mod graph;
+pub mod refs;
+pub mod state;
+pub mod decode;
+pub mod plan;
+pub mod apply;

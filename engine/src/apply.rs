@@ -1,0 +1,515 @@
+//! Apply: walk the planned changes in dependency order, in parallel where the graph allows.
+//!
+//! Creates and updates wait for what they depend on; deletes wait for what depends on them.
+//! A failed operation skips its dependents while independent branches finish. Operations
+//! sharing a provider lock key (connections on one gateway…) never overlap. State is
+//! persisted after every operation that completes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::addr::ResourceAddress;
+use crate::config::Config;
+use crate::decode::eval_error;
+use crate::diag::{Diagnostic, DiagnosticsExt};
+use crate::eval::{eval, Scope};
+use crate::plan::{decode_config, provider_diagnostic, state_values, Action, Plan};
+use crate::proposal::propose;
+use crate::provider::{OpContext, PlanChangeRequest, Provider, World};
+use crate::state::{State, StateStore};
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl OpKind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            OpKind::Create => "Creating",
+            OpKind::Update => "Modifying",
+            OpKind::Delete => "Destroying",
+        }
+    }
+    pub fn past(self) -> &'static str {
+        match self {
+            OpKind::Create => "Creation complete",
+            OpKind::Update => "Modifications complete",
+            OpKind::Delete => "Destruction complete",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ApplyEvent {
+    Started { addr: ResourceAddress, op: OpKind },
+    /// A heartbeat or a message from the provider while an operation runs.
+    Progress { addr: ResourceAddress, op: OpKind, elapsed: Duration, message: Option<String> },
+    Completed { addr: ResourceAddress, op: OpKind, elapsed: Duration, id: Option<String> },
+    Failed { addr: ResourceAddress, op: OpKind, error: String },
+    Skipped { addr: ResourceAddress, op: OpKind, because: ResourceAddress },
+    StatePersistFailed { error: String },
+}
+
+/// Receives progress; the CLI draws it, tests record it.
+pub trait Observer: Send + Sync {
+    fn on_event(&self, event: ApplyEvent);
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// How often to report that an operation is still running.
+    pub heartbeat: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10, heartbeat: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    pub state: State,
+    pub completed: Vec<(ResourceAddress, OpKind)>,
+    /// Errors with the resource they belong to (diagnostics carry spans where there are some).
+    pub errors: Vec<Diagnostic>,
+    pub skipped: Vec<ResourceAddress>,
+}
+
+impl ApplyOutcome {
+    pub fn succeeded(&self) -> bool {
+        self.errors.is_empty() && self.skipped.is_empty()
+    }
+}
+
+struct Op {
+    addr: ResourceAddress,
+    kind: OpKind,
+    change: usize,
+}
+
+/// Everything a running operation needs, shared between tasks.
+struct Shared {
+    config: Arc<Config>,
+    vars: Arc<BTreeMap<String, Value>>,
+    provider: Arc<dyn Provider>,
+    store: Arc<dyn StateStore>,
+    observer: Arc<dyn Observer>,
+    state: Mutex<State>,
+    heartbeat: Duration,
+}
+
+/// Apply `plan` starting from `state`.
+pub async fn apply(
+    plan: &Plan,
+    config: Arc<Config>,
+    vars: Arc<BTreeMap<String, Value>>,
+    state: State,
+    provider: Arc<dyn Provider>,
+    store: Arc<dyn StateStore>,
+    observer: Arc<dyn Observer>,
+    options: &ApplyOptions,
+) -> ApplyOutcome {
+    let (ops, deps) = schedule(plan);
+    let shared = Arc::new(Shared {
+        config,
+        vars,
+        provider: provider.clone(),
+        store,
+        observer: observer.clone(),
+        state: Mutex::new(state),
+        heartbeat: options.heartbeat,
+    });
+
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let lock_keys: Vec<Vec<String>> = ops
+        .iter()
+        .map(|op| {
+            let change = &plan.changes[op.change];
+            let value = match op.kind {
+                OpKind::Delete => change.before.as_ref().map(Value::from_json).unwrap_or_default(),
+                _ => change.after.clone().unwrap_or_default(),
+            };
+            let mut keys = provider.lock_keys(&op.addr.type_name, &value);
+            keys.sort();
+            keys.dedup();
+            keys
+        })
+        .collect();
+
+    let mut ready: Vec<usize> = (0..ops.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut held: HashSet<String> = HashSet::new();
+    let mut done = vec![false; ops.len()];
+    let mut completed = Vec::new();
+    let mut errors = Vec::new();
+    let mut skipped = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut running = 0usize;
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        // Start what can start: dependencies done, a free slot, no lock held by a running op.
+        ready.sort_by(|a, b| ops[*a].addr.cmp(&ops[*b].addr).then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8))));
+        let mut i = 0;
+        while i < ready.len() && running < parallelism {
+            let idx = ready[i];
+            if lock_keys[idx].iter().any(|k| held.contains(k)) {
+                i += 1;
+                continue;
+            }
+            ready.remove(i);
+            held.extend(lock_keys[idx].iter().cloned());
+            running += 1;
+            let shared = shared.clone();
+            let change = plan.changes[ops[idx].change].clone();
+            let addr = ops[idx].addr.clone();
+            let kind = ops[idx].kind;
+            tasks.spawn(async move {
+                let result = run_op(&shared, &addr, kind, &change).await;
+                (idx, result)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        running -= 1;
+        let (idx, result) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(Diagnostic::error(format!("an apply task panicked: {e}")));
+                continue;
+            }
+        };
+        for k in &lock_keys[idx] {
+            held.remove(k);
+        }
+        done[idx] = true;
+        match result {
+            Ok(()) => {
+                completed.push((ops[idx].addr.clone(), ops[idx].kind));
+                for &d in &dependents[idx] {
+                    waiting[d] -= 1;
+                    if waiting[d] == 0 && !done[d] {
+                        ready.push(d);
+                    }
+                }
+            }
+            Err(diags) => {
+                errors.extend(diags);
+                // Skip everything downstream of the failure.
+                let mut stack = dependents[idx].clone();
+                while let Some(d) = stack.pop() {
+                    if done[d] {
+                        continue;
+                    }
+                    done[d] = true;
+                    ready.retain(|&r| r != d);
+                    observer.on_event(ApplyEvent::Skipped {
+                        addr: ops[d].addr.clone(),
+                        op: ops[d].kind,
+                        because: ops[idx].addr.clone(),
+                    });
+                    skipped.push(ops[d].addr.clone());
+                    stack.extend(dependents[d].iter().copied());
+                }
+            }
+        }
+    }
+
+    // Outputs from the final state.
+    let mut state = match Arc::try_unwrap(shared) {
+        Ok(s) => s.state.into_inner().unwrap_or_else(|p| p.into_inner()),
+        Err(arc) => arc.state.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone()),
+    };
+    skipped.sort();
+    skipped.dedup();
+    ApplyOutcome { state: std::mem::replace(&mut state, State::new(String::new())), completed, errors, skipped }
+}
+
+/// Evaluate outputs against `state` and record them in it.
+pub fn record_outputs(config: &Config, vars: &BTreeMap<String, Value>, state: &mut State) -> Vec<Diagnostic> {
+    let values = state_values(state);
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let mut diags = Vec::new();
+    state.outputs.clear();
+    for o in config.outputs.values() {
+        let mut scope = Scope::new(o.file, vars, &config.locals, &values, &declared, ".");
+        match eval(&o.expr, &mut scope) {
+            Ok(v) if !v.contains_unknown() => {
+                state.outputs.insert(
+                    o.name.clone(),
+                    crate::state::OutputState { value: v.to_json(), ty: serde_json::json!(v.type_name()), sensitive: o.sensitive },
+                );
+            }
+            Ok(_) => {}
+            Err(e) => diags.push(eval_error(e)),
+        }
+    }
+    diags
+}
+
+/// Operations and, for each, the operations it must wait for.
+fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
+    let mut ops = Vec::new();
+    let mut create_of: HashMap<&ResourceAddress, usize> = HashMap::new();
+    let mut delete_of: HashMap<&ResourceAddress, usize> = HashMap::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        if c.deferred.is_some() {
+            continue;
+        }
+        let kinds: &[OpKind] = match c.action {
+            Action::NoOp => &[],
+            Action::Create => &[OpKind::Create],
+            Action::Update => &[OpKind::Update],
+            Action::Delete => &[OpKind::Delete],
+            Action::DeleteThenCreate => &[OpKind::Delete, OpKind::Create],
+            Action::CreateThenDelete => &[OpKind::Create, OpKind::Delete],
+        };
+        for &kind in kinds {
+            let idx = ops.len();
+            ops.push(Op { addr: c.addr.clone(), kind, change: i });
+            match kind {
+                OpKind::Delete => delete_of.insert(&c.addr, idx),
+                _ => create_of.insert(&c.addr, idx),
+            };
+        }
+    }
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
+    // Dependencies recorded in prior state, for deletes of objects the config no longer has.
+    let mut prior_deps: HashMap<&ResourceAddress, Vec<ResourceAddress>> = HashMap::new();
+    for c in &plan.changes {
+        prior_deps.insert(&c.addr, c.dependencies.clone());
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let change = &plan.changes[op.change];
+        match op.kind {
+            OpKind::Create | OpKind::Update => {
+                for d in &change.dependencies {
+                    if let Some(&j) = create_of.get(d) {
+                        deps[i].push(j);
+                    }
+                }
+                if change.action == Action::DeleteThenCreate {
+                    if let Some(&j) = delete_of.get(&change.addr) {
+                        deps[i].push(j);
+                    }
+                }
+            }
+            OpKind::Delete => {
+                // Wait for every delete of something that depends on this object, and for
+                // updates of dependents that may drop their reference to it.
+                for other in &plan.changes {
+                    if other.dependencies.contains(&change.addr) {
+                        if let Some(&j) = delete_of.get(&other.addr) {
+                            deps[i].push(j);
+                        } else if other.action == Action::Update {
+                            if let Some(&j) = create_of.get(&other.addr) {
+                                deps[i].push(j);
+                            }
+                        }
+                    }
+                }
+                if change.action == Action::CreateThenDelete {
+                    if let Some(&j) = create_of.get(&change.addr) {
+                        deps[i].push(j);
+                    }
+                }
+            }
+        }
+        deps[i].sort_unstable();
+        deps[i].dedup();
+        deps[i].retain(|&j| j != i);
+    }
+    let _ = prior_deps;
+    (ops, deps)
+}
+
+async fn run_op(
+    shared: &Shared,
+    addr: &ResourceAddress,
+    kind: OpKind,
+    change: &crate::plan::PlannedChange,
+) -> Result<(), Vec<Diagnostic>> {
+    let provider = &shared.provider;
+    let Some(rt) = provider.resource_type(&addr.type_name) else {
+        return Err(vec![Diagnostic::error(format!("{addr}: unsupported resource type"))]);
+    };
+    shared.observer.on_event(ApplyEvent::Started { addr: addr.clone(), op: kind });
+    let started = Instant::now();
+    let timeout = match kind {
+        OpKind::Create => rt.timeouts.create,
+        OpKind::Update => rt.timeouts.update,
+        OpKind::Delete => rt.timeouts.delete,
+    };
+    let observer = shared.observer.clone();
+    let progress_addr = addr.clone();
+    let ctx = OpContext {
+        timeout,
+        progress: Arc::new(move |message: String| {
+            observer.on_event(ApplyEvent::Progress {
+                addr: progress_addr.clone(),
+                op: kind,
+                elapsed: started.elapsed(),
+                message: Some(message),
+            })
+        }),
+    };
+
+    let fail = |error: String, code: Option<String>| {
+        shared.observer.on_event(ApplyEvent::Failed { addr: addr.clone(), op: kind, error: error.clone() });
+        let mut d = Diagnostic::error(format!("{addr}: {} failed: {error}", kind.verb().to_lowercase()));
+        let span = shared.config.resource(addr).map(|r| r.span.clone());
+        d = d.label(span, "while applying this resource");
+        if let Some(code) = code {
+            d = d.code(code);
+        }
+        vec![d]
+    };
+
+    match kind {
+        OpKind::Delete => {
+            let Some(prior) = change.before.as_ref() else { return Ok(()) };
+            let fut = provider.delete(&addr.type_name, prior, &ctx);
+            match with_heartbeat(shared, addr, kind, started, fut).await {
+                Ok(()) => {
+                    persist(shared, |s| {
+                        s.remove(addr);
+                    });
+                    shared.observer.on_event(ApplyEvent::Completed { addr: addr.clone(), op: kind, elapsed: started.elapsed(), id: None });
+                    Ok(())
+                }
+                Err(e) => Err(fail(e.message, e.code)),
+            }
+        }
+        OpKind::Create | OpKind::Update => {
+            // Re-evaluate the configuration now that dependencies have their final values.
+            let (values, prior) = {
+                let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                let prior = match kind {
+                    OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
+                    _ => None,
+                };
+                (state_values(&state), prior)
+            };
+            let mut diags = Vec::new();
+            let Some(decoded) = decode_config(&shared.config, addr, &rt.schema, &shared.vars, &values, &mut diags) else {
+                return Err(vec![Diagnostic::error(format!("{addr}: no longer in the configuration"))]);
+            };
+            if diags.has_errors() {
+                return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+            }
+            let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
+            let world = StateWorld::new(&values, provider.as_ref());
+            let response = provider.plan_change(PlanChangeRequest {
+                type_name: &addr.type_name,
+                prior: prior.as_ref(),
+                config: &decoded.value,
+                proposed,
+                replace,
+                world: &world,
+            });
+            let errs: Vec<Diagnostic> = response
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.severity == crate::provider::Severity::Error)
+                .map(|d| provider_diagnostic(addr, Some(&decoded), shared.config.resource(addr).map(|r| r.span.clone()), d))
+                .collect();
+            if !errs.is_empty() {
+                return Err(errs);
+            }
+            let planned = response.planned;
+            let result = match (kind, prior.as_ref()) {
+                (OpKind::Update, Some(p)) => with_heartbeat(shared, addr, kind, started, provider.update(&addr.type_name, p, &planned, &ctx)).await,
+                _ => with_heartbeat(shared, addr, kind, started, provider.create(&addr.type_name, &planned, &ctx)).await,
+            };
+            match result {
+                Ok(attrs) => {
+                    let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                    let sensitive: Vec<serde_json::Value> = rt
+                        .schema
+                        .attributes
+                        .iter()
+                        .filter(|(_, a)| a.sensitive)
+                        .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
+                        .collect();
+                    let deps: Vec<String> = change.dependencies.iter().map(ToString::to_string).collect();
+                    persist(shared, |s| s.set(addr, provider.name(), attrs, sensitive, deps));
+                    shared.observer.on_event(ApplyEvent::Completed { addr: addr.clone(), op: kind, elapsed: started.elapsed(), id });
+                    Ok(())
+                }
+                Err(e) => Err(fail(e.message, e.code)),
+            }
+        }
+    }
+}
+
+/// Await `fut`, reporting a heartbeat while it runs.
+async fn with_heartbeat<T>(
+    shared: &Shared,
+    addr: &ResourceAddress,
+    kind: OpKind,
+    started: Instant,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(fut);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + shared.heartbeat, shared.heartbeat);
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = ticker.tick() => shared.observer.on_event(ApplyEvent::Progress {
+                addr: addr.clone(), op: kind, elapsed: started.elapsed(), message: None,
+            }),
+        }
+    }
+}
+
+/// Change the state and write it out; a failed write is reported, the in-memory state kept.
+fn persist(shared: &Shared, change: impl FnOnce(&mut State)) {
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    change(&mut state);
+    state.serial += 1;
+    if let Err(e) = shared.store.save(&state) {
+        shared.observer.on_event(ApplyEvent::StatePersistFailed { error: e.to_string() });
+    }
+}
+
+/// The world as current state shows it, for plan_change at apply time.
+struct StateWorld {
+    by_id: HashMap<String, serde_json::Value>,
+    planned: HashMap<String, (String, Value)>,
+}
+
+impl StateWorld {
+    fn new(values: &HashMap<ResourceAddress, Value>, provider: &dyn Provider) -> Self {
+        let mut by_id = HashMap::new();
+        let mut planned = HashMap::new();
+        for (addr, v) in values {
+            if let Some(id) = v.get("id").as_str() {
+                by_id.insert(id.to_ascii_lowercase(), v.to_json());
+            }
+            if let Some(id) = provider.object_id(&addr.type_name, v) {
+                planned.insert(id.to_ascii_lowercase(), (addr.type_name.clone(), v.clone()));
+            }
+        }
+        StateWorld { by_id, planned }
+    }
+}
+
+impl World for StateWorld {
+    fn prior_by_id(&self, id: &str) -> Option<&serde_json::Value> {
+        self.by_id.get(&id.to_ascii_lowercase())
+    }
+    fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)> {
+        self.planned.get(&id.to_ascii_lowercase()).map(|(t, v)| (t.as_str(), v))
+    }
+}

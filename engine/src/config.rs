@@ -1,0 +1,284 @@
+//! Loading `.tf` files into a typed configuration, keeping byte spans for every item.
+//!
+//! The CLI reads the files and passes their contents in; nothing here touches the disk.
+
+use std::collections::BTreeMap;
+
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block, Body};
+use hcl_edit::Span as _;
+
+use crate::addr::ResourceAddress;
+use crate::diag::{did_you_mean, Diagnostic, Span};
+
+/// One source file as read by the CLI.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name shown in diagnostics (relative path).
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceConfig {
+    pub addr: ResourceAddress,
+    pub file: usize,
+    /// The block header (`resource "type" "name"`), where diagnostics about the whole resource point.
+    pub span: Span,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariableConfig {
+    pub name: String,
+    pub file: usize,
+    pub span: Span,
+    pub default: Option<Expression>,
+    pub type_expr: Option<Expression>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub name: String,
+    pub file: usize,
+    pub span: Span,
+    pub expr: Expression,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    pub name: String,
+    pub file: usize,
+    pub span: Span,
+    pub expr: Expression,
+    pub sensitive: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub alias: Option<String>,
+    pub file: usize,
+    pub span: Span,
+    pub body: Body,
+}
+
+/// A whole root module.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub sources: Vec<SourceFile>,
+    /// Sorted by address.
+    pub resources: Vec<ResourceConfig>,
+    pub variables: BTreeMap<String, VariableConfig>,
+    pub locals: BTreeMap<String, LocalConfig>,
+    pub outputs: BTreeMap<String, OutputConfig>,
+    pub providers: Vec<ProviderBlock>,
+}
+
+impl Config {
+    pub fn resource(&self, addr: &ResourceAddress) -> Option<&ResourceConfig> {
+        self.resources
+            .binary_search_by(|r| r.addr.cmp(addr))
+            .ok()
+            .map(|i| &self.resources[i])
+    }
+
+    /// The `provider "NAME"` block without alias, if any.
+    pub fn provider(&self, name: &str) -> Option<&ProviderBlock> {
+        self.providers.iter().find(|p| p.name == name && p.alias.is_none())
+    }
+}
+
+const TOP_LEVEL_BLOCKS: &[&str] =
+    &["resource", "data", "variable", "locals", "output", "provider", "terraform", "module", "moved", "import", "check", "removed"];
+
+/// Parse every file and build the configuration. Problems are collected, not thrown.
+pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
+    let mut config = Config { sources: Vec::new(), ..Config::default() };
+    let mut diags = Vec::new();
+    for (file, source) in sources.iter().enumerate() {
+        match hcl_edit::parser::parse_body(&source.text) {
+            Ok(body) => load_body(&mut config, file, &body, &mut diags),
+            Err(err) => {
+                let offset = err.location().offset().min(source.text.len());
+                let end = (offset + 1).min(source.text.len()).max(offset);
+                diags.push(
+                    Diagnostic::error("Invalid HCL syntax")
+                        .detail(err.message().to_string())
+                        .label(Some(Span::new(file, offset..end)), err.message().to_string())
+                        .code("netform::syntax"),
+                );
+            }
+        }
+    }
+    config.sources = sources;
+    config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    (config, diags)
+}
+
+pub(crate) fn span_of(file: usize, node: &impl hcl_edit::Span) -> Option<Span> {
+    node.span().map(|r| Span::new(file, r))
+}
+
+fn header_span(file: usize, block: &Block) -> Option<Span> {
+    let start = block.ident.span()?.start;
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .map(|r| r.end)
+        .or_else(|| block.ident.span().map(|r| r.end))?;
+    Some(Span::new(file, start..end))
+}
+
+fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diagnostic>) {
+    for attr in body.attributes() {
+        diags.push(
+            Diagnostic::error(format!("Unexpected top-level argument \"{}\"", attr.key.as_str()))
+                .label(span_of(file, &attr.key), "arguments belong inside a block")
+                .help("top-level items are blocks such as `resource`, `variable`, `locals` or `output`"),
+        );
+    }
+    for block in body.blocks() {
+        let kind = block.ident.as_str();
+        let span = header_span(file, block);
+        let labels: Vec<&str> = block.labels.iter().map(|l| l.as_str()).collect();
+        let expect_labels = |n: usize, diags: &mut Vec<Diagnostic>| -> bool {
+            if labels.len() == n {
+                return true;
+            }
+            diags.push(
+                Diagnostic::error(format!("A `{kind}` block takes {n} label(s), found {}", labels.len()))
+                    .label(span.clone(), "wrong number of labels"),
+            );
+            false
+        };
+        match kind {
+            "resource" => {
+                if !expect_labels(2, diags) {
+                    continue;
+                }
+                let addr = ResourceAddress::new(labels[0], labels[1]);
+                if let Some(existing) = config.resources.iter().find(|r| r.addr == addr) {
+                    diags.push(
+                        Diagnostic::error(format!("Duplicate resource \"{addr}\""))
+                            .label(span.clone(), "declared again here")
+                            .label(Some(existing.span.clone()), "first declared here"),
+                    );
+                    continue;
+                }
+                config.resources.push(ResourceConfig {
+                    addr,
+                    file,
+                    span: span.unwrap_or(Span::new(file, 0..0)),
+                    body: block.body.clone(),
+                });
+            }
+            "variable" => {
+                if !expect_labels(1, diags) {
+                    continue;
+                }
+                let name = labels[0].to_string();
+                if config.variables.contains_key(&name) {
+                    diags.push(Diagnostic::error(format!("Duplicate variable \"{name}\"")).label(span, "declared again here"));
+                    continue;
+                }
+                let attr_expr = |k: &str| block.body.get_attribute(k).map(|a| a.value.clone());
+                config.variables.insert(
+                    name.clone(),
+                    VariableConfig {
+                        name,
+                        file,
+                        span: span.unwrap_or(Span::new(file, 0..0)),
+                        default: attr_expr("default"),
+                        type_expr: attr_expr("type"),
+                        description: literal_string(attr_expr("description").as_ref()),
+                        sensitive: literal_bool(attr_expr("sensitive").as_ref()),
+                    },
+                );
+            }
+            "locals" => {
+                for attr in block.body.attributes() {
+                    let name = attr.key.as_str().to_string();
+                    let lspan = span_of(file, &attr.key).unwrap_or(Span::new(file, 0..0));
+                    if let Some(existing) = config.locals.get(&name) {
+                        diags.push(
+                            Diagnostic::error(format!("Duplicate local value \"{name}\""))
+                                .label(Some(lspan), "defined again here")
+                                .label(Some(existing.span.clone()), "first defined here"),
+                        );
+                        continue;
+                    }
+                    config.locals.insert(name.clone(), LocalConfig { name, file, span: lspan, expr: attr.value.clone() });
+                }
+            }
+            "output" => {
+                if !expect_labels(1, diags) {
+                    continue;
+                }
+                let name = labels[0].to_string();
+                let Some(value) = block.body.get_attribute("value") else {
+                    diags.push(
+                        Diagnostic::error(format!("Output \"{name}\" has no `value`"))
+                            .label(span, "add `value = ...`"),
+                    );
+                    continue;
+                };
+                let attr_expr = |k: &str| block.body.get_attribute(k).map(|a| a.value.clone());
+                config.outputs.insert(
+                    name.clone(),
+                    OutputConfig {
+                        name,
+                        file,
+                        span: span.unwrap_or(Span::new(file, 0..0)),
+                        expr: value.value.clone(),
+                        sensitive: literal_bool(attr_expr("sensitive").as_ref()),
+                        description: literal_string(attr_expr("description").as_ref()),
+                    },
+                );
+            }
+            "provider" => {
+                if !expect_labels(1, diags) {
+                    continue;
+                }
+                let alias = literal_string(block.body.get_attribute("alias").map(|a| &a.value));
+                config.providers.push(ProviderBlock {
+                    name: labels[0].to_string(),
+                    alias,
+                    file,
+                    span: span.unwrap_or(Span::new(file, 0..0)),
+                    body: block.body.clone(),
+                });
+            }
+            "terraform" => {}
+            "data" | "module" | "moved" | "import" | "check" | "removed" => {
+                diags.push(
+                    Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
+                        .label(span, "not supported by this version of netform"),
+                );
+            }
+            other => {
+                let mut d = Diagnostic::error(format!("Unsupported block type \"{other}\""))
+                    .label(span_of(file, &block.ident), "not a top-level block");
+                if let Some(s) = did_you_mean(other, TOP_LEVEL_BLOCKS.iter().copied()) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+}
+
+fn literal_string(expr: Option<&Expression>) -> Option<String> {
+    match expr? {
+        Expression::String(s) => Some(s.value().to_string()),
+        _ => None,
+    }
+}
+
+fn literal_bool(expr: Option<&Expression>) -> bool {
+    matches!(expr, Some(Expression::Bool(b)) if *b.value())
+}

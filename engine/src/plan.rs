@@ -1,0 +1,423 @@
+//! Refresh and plan: compare the desired configuration with refreshed state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::ResourceAddress;
+use crate::config::Config;
+use crate::decode::{decode_resource, eval_error, Decoded};
+use crate::diag::{did_you_mean, Diagnostic, DiagnosticsExt, Span};
+use crate::eval::{eval, Scope};
+use crate::graph::DependencyGraph;
+use crate::proposal::{propose, values_equal};
+use crate::provider::{Deferral, PlanChangeRequest, Provider, ReplaceCause, ResourceView, Severity, World};
+use crate::schema::Schema;
+use crate::state::State;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    DeleteThenCreate,
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+    /// Terraform's `change.actions` array.
+    pub fn terraform_actions(self) -> &'static [&'static str] {
+        match self {
+            Action::NoOp => &["no-op"],
+            Action::Create => &["create"],
+            Action::Update => &["update"],
+            Action::DeleteThenCreate => &["delete", "create"],
+            Action::CreateThenDelete => &["create", "delete"],
+            Action::Delete => &["delete"],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedChange {
+    pub addr: ResourceAddress,
+    pub action: Action,
+    /// Refreshed prior attributes.
+    pub before: Option<serde_json::Value>,
+    /// Planned attributes (may hold unknowns); `None` for a delete.
+    pub after: Option<Value>,
+    pub replace: Vec<ReplaceCause>,
+    /// Resources this one depends on (from config for creates/updates, from state for deletes).
+    pub dependencies: Vec<ResourceAddress>,
+    pub deferred: Option<Deferral>,
+    /// Why the change happens, in Terraform's vocabulary (`delete_because_no_resource_config`…).
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Sorted by address.
+    pub changes: Vec<PlannedChange>,
+    pub outputs: BTreeMap<String, PlannedOutput>,
+    pub prior_lineage: Option<String>,
+    pub prior_serial: u64,
+    pub destroy: bool,
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedOutput {
+    pub value: Value,
+    pub sensitive: bool,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// (add, change, destroy) as Terraform counts them.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut add = 0;
+        let mut change = 0;
+        let mut destroy = 0;
+        for c in &self.changes {
+            match c.action {
+                Action::Create => add += 1,
+                Action::Update => change += 1,
+                Action::Delete => destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    add += 1;
+                    destroy += 1;
+                }
+                Action::NoOp => {}
+            }
+        }
+        (add, change, destroy)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub destroy: bool,
+}
+
+/// Read every resource in `state` from the cloud, `parallelism` at a time. Objects that are
+/// gone are dropped from the returned state.
+pub async fn refresh(state: &State, provider: Arc<dyn Provider>, parallelism: usize) -> (State, Vec<Diagnostic>) {
+    let mut refreshed = state.clone();
+    let mut diags = Vec::new();
+    let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for r in &state.resources {
+        let Some(inst) = r.instances.first() else { continue };
+        let addr = ResourceAddress::new(&r.type_name, &r.name);
+        let attrs = inst.attributes.clone();
+        let provider = provider.clone();
+        let sem = sem.clone();
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let result = provider.read(&addr.type_name, &attrs).await;
+            (addr, result)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => diags.push(Diagnostic::error(format!("refresh task failed: {e}"))),
+        }
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (addr, result) in results {
+        match result {
+            Ok(Some(attrs)) => {
+                let deps = refreshed.get(&addr).map(|i| i.dependencies.clone()).unwrap_or_default();
+                let sens = refreshed.get(&addr).map(|i| i.sensitive_attributes.clone()).unwrap_or_default();
+                refreshed.set(&addr, provider.name(), attrs, sens, deps);
+            }
+            Ok(None) => {
+                refreshed.remove(&addr);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(format!("Error refreshing {addr}: {}", e.message))
+                    .code(e.code.clone().unwrap_or_else(|| "netform::refresh".into())),
+            ),
+        }
+    }
+    (refreshed, diags)
+}
+
+struct PlanWorld {
+    prior: HashMap<String, serde_json::Value>,
+    planned: HashMap<String, (String, Value)>,
+}
+
+impl World for PlanWorld {
+    fn prior_by_id(&self, id: &str) -> Option<&serde_json::Value> {
+        self.prior.get(&id.to_ascii_lowercase())
+    }
+    fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)> {
+        self.planned.get(&id.to_ascii_lowercase()).map(|(t, v)| (t.as_str(), v))
+    }
+}
+
+/// Resource values as expressions see them, from state (`attributes` → `Value`).
+pub fn state_values(state: &State) -> HashMap<ResourceAddress, Value> {
+    state
+        .resources
+        .iter()
+        .filter_map(|r| {
+            r.instances
+                .first()
+                .map(|i| (ResourceAddress::new(&r.type_name, &r.name), Value::from_json(&i.attributes)))
+        })
+        .collect()
+}
+
+/// Decode and validate one resource's configuration with `resources` as the values it can see.
+pub fn decode_config(
+    config: &Config,
+    addr: &ResourceAddress,
+    schema: &Schema,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Decoded> {
+    let rc = config.resource(addr)?;
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".");
+    Some(decode_resource(&addr.type_name, schema, &rc.body, &rc.span, &mut scope, diags))
+}
+
+/// Map a provider finding onto the source.
+pub fn provider_diagnostic(addr: &ResourceAddress, decoded: Option<&Decoded>, header: Option<Span>, d: crate::provider::ProviderDiagnostic) -> Diagnostic {
+    let span = decoded.and_then(|dec| dec.span_for(&d.path)).or(header);
+    let attr = d.path.iter().filter(|p| p.parse::<usize>().is_err()).cloned().collect::<Vec<_>>().join(".");
+    let label = if attr.is_empty() { d.summary.clone() } else { format!("{attr}: {}", d.summary) };
+    let mut out = match d.severity {
+        Severity::Error => Diagnostic::error(format!("{addr}: {}", d.summary)),
+        Severity::Warning => Diagnostic::warning(format!("{addr}: {}", d.summary)),
+    }
+    .label(span, label);
+    if let Some(detail) = d.detail {
+        out = out.detail(detail);
+    }
+    if let Some(code) = d.code {
+        out = out.code(code);
+    }
+    if let Some(hint) = d.hint {
+        out = out.help(hint);
+    }
+    out
+}
+
+/// Plan the configuration against refreshed state.
+pub fn plan(
+    config: &Config,
+    graph: &DependencyGraph,
+    vars: &BTreeMap<String, Value>,
+    refreshed: &State,
+    provider: &dyn Provider,
+    options: &PlanOptions,
+) -> (Option<Plan>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut changes = Vec::new();
+    let mut planned_values: HashMap<ResourceAddress, Value> = HashMap::new();
+    let mut world = PlanWorld {
+        prior: refreshed
+            .resources
+            .iter()
+            .filter_map(|r| r.instances.first())
+            .filter_map(|i| i.attributes.get("id").and_then(|v| v.as_str()).map(|id| (id.to_ascii_lowercase(), i.attributes.clone())))
+            .collect(),
+        planned: HashMap::new(),
+    };
+
+    if !options.destroy {
+        for addr in graph.resources_in_order() {
+            let Some(rc) = config.resource(addr) else { continue };
+            let Some(rt) = provider.resource_type(&addr.type_name) else {
+                let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
+                let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
+                    .label(Some(rc.span.clone()), "this provider has no such resource type")
+                    .code("netform::unsupported_type");
+                if let Some(s) = did_you_mean(&addr.type_name, names.iter().copied()) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+                planned_values.insert(addr.clone(), Value::Unknown);
+                continue;
+            };
+            let before_errors = diags.iter().filter(|d| d.is_error()).count();
+            let Some(decoded) = decode_config(config, addr, &rt.schema, vars, &planned_values, &mut diags) else { continue };
+            for d in provider.validate(&addr.type_name, &decoded.value) {
+                diags.push(provider_diagnostic(addr, Some(&decoded), Some(rc.span.clone()), d));
+            }
+            if diags.iter().filter(|d| d.is_error()).count() > before_errors {
+                planned_values.insert(addr.clone(), Value::Unknown);
+                continue;
+            }
+            let prior = refreshed.get(addr).map(|i| &i.attributes);
+            let (proposed, replace) = propose(&rt.schema, prior, &decoded.value);
+            let response = provider.plan_change(PlanChangeRequest {
+                type_name: &addr.type_name,
+                prior,
+                config: &decoded.value,
+                proposed,
+                replace,
+                world: &world,
+            });
+            for d in response.diagnostics {
+                diags.push(provider_diagnostic(addr, Some(&decoded), Some(rc.span.clone()), d));
+            }
+            let action = match prior {
+                None => Action::Create,
+                Some(_) if !response.replace.is_empty() => Action::DeleteThenCreate,
+                Some(p) if changed_paths(&rt.schema, &Value::from_json(p), &response.planned).is_empty() => Action::NoOp,
+                Some(_) => Action::Update,
+            };
+            if let Some(id) = provider.object_id(&addr.type_name, &response.planned) {
+                world.planned.insert(id.to_ascii_lowercase(), (addr.type_name.clone(), response.planned.clone()));
+            }
+            planned_values.insert(addr.clone(), response.planned.clone());
+            changes.push(PlannedChange {
+                addr: addr.clone(),
+                action,
+                before: prior.cloned(),
+                after: Some(response.planned),
+                reason: (action.is_replace()).then_some("replace_because_cannot_update"),
+                replace: response.replace,
+                dependencies: graph.resource_dependencies(addr).into_iter().collect(),
+                deferred: response.deferred,
+            });
+        }
+
+        // Checks that span resources.
+        let views: Vec<ResourceView<'_>> = changes
+            .iter()
+            .filter_map(|c| {
+                c.after.as_ref().map(|v| ResourceView {
+                    address: "",
+                    type_name: &c.addr.type_name,
+                    value: v,
+                    prior: c.before.as_ref(),
+                })
+            })
+            .collect();
+        let addr_strings: Vec<String> = changes.iter().filter(|c| c.after.is_some()).map(|c| c.addr.to_string()).collect();
+        let views: Vec<ResourceView<'_>> =
+            views.into_iter().zip(&addr_strings).map(|(v, a)| ResourceView { address: a, ..v }).collect();
+        let with_after: Vec<&PlannedChange> = changes.iter().filter(|c| c.after.is_some()).collect();
+        for (i, d) in provider.validate_all(&views) {
+            if let Some(c) = with_after.get(i) {
+                let rt = provider.resource_type(&c.addr.type_name);
+                let mut scratch = Vec::new();
+                let decoded = rt.and_then(|rt| decode_config(config, &c.addr, &rt.schema, vars, &planned_values, &mut scratch));
+                let header = config.resource(&c.addr).map(|r| r.span.clone());
+                diags.push(provider_diagnostic(&c.addr, decoded.as_ref(), header, d));
+            }
+        }
+    }
+
+    // Objects in state that the configuration no longer has (or everything, for destroy).
+    for addr in refreshed.addresses() {
+        let in_config = !options.destroy && config.resource(&addr).is_some();
+        if in_config {
+            continue;
+        }
+        let inst = refreshed.get(&addr);
+        changes.push(PlannedChange {
+            addr: addr.clone(),
+            action: Action::Delete,
+            before: inst.map(|i| i.attributes.clone()),
+            after: None,
+            replace: Vec::new(),
+            dependencies: inst
+                .map(|i| i.dependencies.iter().filter_map(|d| ResourceAddress::parse(d)).collect())
+                .unwrap_or_default(),
+            deferred: None,
+            reason: (!options.destroy).then_some("delete_because_no_resource_config"),
+        });
+    }
+    changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+
+    let mut outputs = BTreeMap::new();
+    if !options.destroy {
+        let declared = |a: &ResourceAddress| config.resource(a).is_some();
+        for o in config.outputs.values() {
+            let mut scope = Scope::new(o.file, vars, &config.locals, &planned_values, &declared, ".");
+            match eval(&o.expr, &mut scope) {
+                Ok(v) => {
+                    outputs.insert(o.name.clone(), PlannedOutput { value: v, sensitive: o.sensitive });
+                }
+                Err(e) => diags.push(eval_error(e)),
+            }
+        }
+    }
+
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    let warnings = diags.iter().filter(|d| !d.is_error()).cloned().collect();
+    let plan = Plan {
+        changes,
+        outputs,
+        prior_lineage: (!refreshed.lineage.is_empty()).then(|| refreshed.lineage.clone()),
+        prior_serial: refreshed.serial,
+        destroy: options.destroy,
+        warnings,
+    };
+    (Some(plan), diags)
+}
+
+/// Attribute paths whose planned value differs from the prior one (user-visible changes).
+pub fn changed_paths(schema: &Schema, prior: &Value, planned: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    diff_body(schema, prior, planned, &mut Vec::new(), &mut out);
+    out
+}
+
+fn diff_body(schema: &Schema, prior: &Value, planned: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    for (name, attr) in &schema.attributes {
+        let new = planned.get(name);
+        let old = prior.get(name);
+        let same = values_equal(attr, old, new) || (new.is_null() && is_empty(old)) || (old.is_null() && is_empty(new));
+        if !same {
+            path.push(name.to_string());
+            out.push(path.clone());
+            path.pop();
+        }
+    }
+    for (name, block) in &schema.blocks {
+        let new = planned.get(name).as_list().unwrap_or(&[]);
+        let old = prior.get(name).as_list().unwrap_or(&[]);
+        path.push(name.to_string());
+        if new.len() != old.len() {
+            out.push(path.clone());
+        } else {
+            for (i, (o, n)) in old.iter().zip(new).enumerate() {
+                path.push(i.to_string());
+                diff_body(&block.body, o, n, path, out);
+                path.pop();
+            }
+        }
+        path.pop();
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::List(l) => l.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
