@@ -1,1 +1,189 @@
-//! ARM emulator
+//! netform-emulator: a local server speaking Azure Resource Manager's wire protocol for the
+//! resource types netform manages (resource groups, virtual networks, subnets, public IPs,
+//! virtual network gateways, ExpressRoute circuits with peerings and authorizations, local
+//! network gateways and connections).
+//!
+//! It depends on nothing of netform's: it knows HTTP and JSON only. See `README.md` beside
+//! this crate for options, admin endpoints, simulated durations and strictness switches.
+
+mod api;
+mod cidr;
+mod kinds;
+mod rules;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use store::ProviderState;
+
+/// How the emulator behaves. `Default` gives an in-memory, instant, lenient emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// `None` = in memory only. `Some(path)` = load at start if the file exists, and persist
+    /// atomically (temp file + fsync + rename) after every mutation.
+    pub data_file: Option<PathBuf>,
+    /// Real durations are divided by this factor. `<= 0.0` = instant mode: every long-running
+    /// operation completes immediately (the async headers are still returned, and the first
+    /// poll says `Succeeded`).
+    pub time_scale: f64,
+    /// `Some(d)`: the simulated connectivity provider provisions each new circuit `d` (wall
+    /// clock) after it was created (`Provisioning` during the second half of `d`), and it
+    /// deprovisions on request, so DELETE of a provisioned circuit is allowed. `None`: circuits
+    /// stay `NotProvisioned` until the admin endpoint is called, and DELETE of a
+    /// `Provisioned`/`Provisioning` circuit is refused (R12).
+    pub auto_provision_after: Option<Duration>,
+    /// R13: if true, a peering PUT on a circuit that is not `Provisioned` is refused.
+    /// Default false (azurerm's own acceptance tests create peerings on `NotProvisioned` circuits).
+    pub strict_peering: bool,
+    /// R9: if true, a circuit `sku.name` must equal `{tier}_{family}`. Default false: the real
+    /// service accepted an inconsistent name (recorded PowerShell session).
+    pub strict_circuit_sku_name: bool,
+    /// R2: if true, an ExpressRoute gateway needs a GatewaySubnet of /27 or larger even when it
+    /// is alone in its virtual network (newer docs); default false = /29 minimum unless both
+    /// gateway types share the virtual network (then /27).
+    pub er_gateway_requires_slash27: bool,
+    /// R14/R17: if true, MicrosoftPeering prefixes (peer and advertised) must be public
+    /// addresses. Default false (azurerm's tests use 192.168.x.x and the service validates
+    /// them asynchronously).
+    pub strict_microsoft_peering_public_prefixes: bool,
+    /// A VNet PUT without a `properties.subnets` key: false (default, like Azure) treats it as
+    /// an empty list, so every existing subnet is deleted (in-use ones refused); true keeps the
+    /// existing subnets.
+    pub vnet_put_without_subnets_keeps_existing: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            data_file: None,
+            time_scale: 0.0,
+            auto_provision_after: None,
+            strict_peering: false,
+            strict_circuit_sku_name: false,
+            er_gateway_requires_slash27: false,
+            strict_microsoft_peering_public_prefixes: false,
+            vnet_put_without_subnets_keeps_existing: false,
+        }
+    }
+}
+
+/// Errors of the library API (not HTTP errors, which go to the client as ARM error bodies).
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data file {path} is not valid emulator JSON: {source}")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running emulator. Dropping it without [`RunningEmulator::shutdown`] also signals the
+/// server to stop (without waiting for it).
+pub struct RunningEmulator {
+    base_url: String,
+    shutdown_tx: Option<tokio::sync::oneshot::Sender<()>>,
+    join: Option<tokio::task::JoinHandle<()>>,
+    shared: std::sync::Arc<server::Shared>,
+}
+
+impl RunningEmulator {
+    /// e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Graceful stop: in-flight requests finish, the data file is written.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(join) = self.join.take() {
+            let _ = join.await;
+        }
+        self.shared.persist_now();
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Bind `addr` (port 0 = pick one), spawn the server on the current tokio runtime, and return
+/// once it is listening.
+pub async fn start(
+    config: EmulatorConfig,
+    addr: SocketAddr,
+) -> Result<RunningEmulator, EmulatorError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let host = if local.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    let base_url = format!("http://{}:{}", host, local.port());
+    let store = match &config.data_file {
+        Some(path) => store::Store::load_or_default(path)?,
+        None => store::Store::default(),
+    };
+    let shared = std::sync::Arc::new(server::Shared::new(config, base_url.clone(), store));
+    let app = server::router(shared.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningEmulator {
+        base_url,
+        shutdown_tx: Some(tx),
+        join: Some(join),
+        shared,
+    })
+}
+
+/// Offline admin for the embedded mode (no server running): set the provider state of the
+/// circuit with this service key in a data file. Returns `Ok(false)` if no circuit has that key.
+pub fn set_provider_state_in_file(
+    data_file: &Path,
+    service_key: &str,
+    state: ProviderState,
+) -> Result<bool, EmulatorError> {
+    let mut st = store::Store::load_or_default(data_file)?;
+    let now = store::now_ms();
+    if !st.set_provider_state(service_key, state, now) {
+        return Ok(false);
+    }
+    st.save(data_file)?;
+    Ok(true)
+}

@@ -1,0 +1,110 @@
+//! Standalone ARM emulator: `netform-emulator [--port N] [--data FILE] [--time-scale F]
+//! [--auto-provision-secs S] [--strict-peering]`. Prints `listening on http://127.0.0.1:PORT`
+//! once bound, then serves until killed (Ctrl-C / SIGTERM stop it gracefully).
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use netform_emulator::{EmulatorConfig, start};
+
+const USAGE: &str = "usage: netform-emulator [--port N] [--data FILE] [--time-scale F] [--auto-provision-secs S] [--strict-peering]";
+
+fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16), String> {
+    let mut cfg = EmulatorConfig::default();
+    let mut port: u16 = 0;
+    let mut i = 0;
+    while i < args.len() {
+        let (flag, inline) = match args[i].split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (args[i].clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            i += 1;
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                let v = value("--port")?;
+                port = v.parse().map_err(|_| format!("invalid --port '{v}'"))?;
+            }
+            "--data" => cfg.data_file = Some(PathBuf::from(value("--data")?)),
+            "--time-scale" => {
+                let v = value("--time-scale")?;
+                cfg.time_scale = v
+                    .parse()
+                    .map_err(|_| format!("invalid --time-scale '{v}'"))?;
+            }
+            "--auto-provision-secs" => {
+                let v = value("--auto-provision-secs")?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| format!("invalid --auto-provision-secs '{v}'"))?;
+                cfg.auto_provision_after = Some(Duration::from_secs_f64(secs));
+            }
+            "--strict-peering" => cfg.strict_peering = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+        i += 1;
+    }
+    Ok((cfg, port))
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cfg, port) = match parse_args(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            if e.is_empty() {
+                println!("{USAGE}");
+                return;
+            }
+            eprintln!("netform-emulator: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let emu = match start(cfg, addr).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("netform-emulator: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "listening on {}", emu.base_url());
+    let _ = out.flush();
+    wait_for_signal().await;
+    emu.shutdown().await;
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
