@@ -1,1 +1,560 @@
-fn main() {}
+//! netform: the command-line interface. Reads files and the environment, draws output,
+//! and drives the engine; everything that decides lives in `netform-engine`.
+
+mod cloud;
+mod progress;
+mod project;
+mod report;
+mod state_file;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use netform_engine::apply::{self, ApplyOptions};
+use netform_engine::diag::{Diagnostic, DiagnosticsExt};
+use netform_engine::plan::{self, PlanOptions};
+use netform_engine::provider::Provider;
+use netform_engine::render::{self, Style};
+use netform_engine::state::{State, StateStore};
+
+use crate::project::Project;
+use crate::state_file::LocalStateStore;
+
+#[derive(Parser)]
+#[command(name = "netform", version, about = "Azure hybrid networking as code: ExpressRoute with VPN failover")]
+struct Cli {
+    /// Run as if started in DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    chdir: Option<PathBuf>,
+    /// Start the ARM emulator in-process (data under DIR/.netform/) and point the provider at it.
+    #[arg(long, global = true)]
+    emulator: bool,
+    /// The Azure Resource Manager endpoint (a loopback URL means a standalone emulator).
+    #[arg(long, global = true, env = "NETFORM_ARM_ENDPOINT", value_name = "URL")]
+    arm_endpoint: Option<String>,
+    /// Never colour output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    no_color: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the configuration: syntax, references, attributes and plan-time Azure rules.
+    Validate,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the infrastructure match the configuration.
+    Apply(ApplyArgs),
+    /// Destroy everything this configuration manages.
+    Destroy(ApplyArgs),
+    /// Show the current state.
+    Show,
+    /// Show output values from the state.
+    Output {
+        /// A single output to print.
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the dependency graph as DOT.
+    Graph,
+    /// The local ARM-compatible emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+#[derive(Args, Clone)]
+struct VarArgs {
+    /// Set a variable: --var name=value (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    vars: VarArgs,
+    /// Plan to destroy everything.
+    #[arg(long)]
+    destroy: bool,
+    /// Read live state before planning (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    refresh: bool,
+    /// Operations at once.
+    #[arg(long, default_value_t = 10)]
+    parallelism: usize,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    #[command(flatten)]
+    vars: VarArgs,
+    /// Skip the interactive confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Operations at once.
+    #[arg(long, default_value_t = 10)]
+    parallelism: usize,
+    /// Read live state before planning (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    refresh: bool,
+}
+
+#[derive(Subcommand)]
+enum EmulatorCommand {
+    /// Run the emulator as a standalone server.
+    Serve {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Keep resources in this file across restarts.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Divide real operation durations by this (0 = instant).
+        #[arg(long, default_value_t = 600.0)]
+        time_scale: f64,
+        /// Seconds after which the simulated connectivity provider provisions a new circuit.
+        #[arg(long, value_name = "SECONDS")]
+        auto_provision: Option<f64>,
+        /// Refuse circuit peerings until the circuit is provisioned (rule R13).
+        #[arg(long)]
+        strict_peering: bool,
+    },
+    /// Act as the connectivity provider: provision the circuit with this service key.
+    Provision {
+        service_key: String,
+        /// Deprovision instead.
+        #[arg(long)]
+        deprovision: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+struct Ctx {
+    dir: PathBuf,
+    color: bool,
+    embedded: bool,
+    endpoint: Option<String>,
+}
+
+impl Ctx {
+    fn style(&self) -> Style {
+        Style { color: self.color }
+    }
+    fn report(&self, diags: &[Diagnostic], sources: &[netform_engine::config::SourceFile]) {
+        if !diags.is_empty() {
+            eprint!("{}", report::render(diags, sources, self.color));
+        }
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let ctx = Ctx { dir, color, embedded: cli.emulator, endpoint: cli.arm_endpoint.clone() };
+    let result = match cli.command {
+        Command::Validate => validate(&ctx).await,
+        Command::Plan(args) => plan_cmd(&ctx, args).await,
+        Command::Apply(args) => apply_cmd(&ctx, args, false).await,
+        Command::Destroy(args) => apply_cmd(&ctx, args, true).await,
+        Command::Show => show(&ctx),
+        Command::Output { name, json } => output(&ctx, name, json),
+        Command::Graph => graph(&ctx),
+        Command::Emulator(cmd) => emulator_cmd(&ctx, cmd).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn parse_vars(args: &VarArgs) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for v in &args.vars {
+        let (k, val) = v.split_once('=').ok_or_else(|| format!("--var expects NAME=VALUE, got \"{v}\""))?;
+        out.insert(k.trim().to_string(), val.to_string());
+    }
+    Ok(out)
+}
+
+/// Load the project, reporting diagnostics; `None` means stop with exit 1.
+fn load(ctx: &Ctx, vars: &BTreeMap<String, String>, provider: &dyn Provider) -> Result<Option<Project>, String> {
+    let project = Project::load(&ctx.dir, vars, provider)?;
+    ctx.report(&project.diagnostics, &project.config.sources);
+    if project.diagnostics.has_errors() {
+        return Ok(None);
+    }
+    Ok(Some(project))
+}
+
+fn load_state(ctx: &Ctx) -> Result<(LocalStateStore, State), String> {
+    let store = LocalStateStore::new(&ctx.dir);
+    let state = store
+        .load()
+        .map_err(|e| format!("{e}\nThe state file was left untouched; fix or restore it (a backup is kept as netform.tfstate.backup)."))?
+        .unwrap_or_else(|| State::new(uuid_v4()));
+    Ok((store, state))
+}
+
+fn uuid_v4() -> String {
+    netform_engine::new_lineage()
+}
+
+/// A provider for commands that need schemas but no network.
+fn offline_provider() -> Result<Arc<netform_azure::AzureProvider>, String> {
+    let settings = netform_azure::AzureSettings::for_emulator("http://127.0.0.1:9");
+    netform_azure::AzureProvider::new(settings).map(Arc::new).map_err(|e| e.message)
+}
+
+async fn validate(ctx: &Ctx) -> Result<u8, String> {
+    let provider = offline_provider()?;
+    let project = Project::load_for_validate(&ctx.dir, provider.as_ref())?;
+    ctx.report(&project.diagnostics, &project.config.sources);
+    if project.diagnostics.has_errors() {
+        return Ok(1);
+    }
+    println!("Success! The configuration is valid.");
+    Ok(0)
+}
+
+async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
+    let vars = parse_vars(&args.vars)?;
+    let offline = offline_provider()?;
+    let Some(project) = load(ctx, &vars, offline.as_ref())? else { return Ok(1) };
+    let (_store, state) = load_state(ctx)?;
+    let cloud = cloud::connect(&ctx.dir, &project.provider_block, ctx.embedded, ctx.endpoint.as_deref()).await?;
+    let provider: Arc<dyn Provider> = cloud.provider.clone();
+    let refreshed = if args.refresh {
+        let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
+        ctx.report(&diags, &project.config.sources);
+        if diags.has_errors() {
+            return Ok(1);
+        }
+        refreshed
+    } else {
+        state
+    };
+    let (plan, diags) = plan::plan(
+        &project.config,
+        &project.graph,
+        &project.vars,
+        &refreshed,
+        provider.as_ref(),
+        &PlanOptions { destroy: args.destroy },
+    );
+    ctx.report(&diags, &project.config.sources);
+    let Some(plan) = plan else { return Ok(1) };
+    print!("{}", render::render_plan(&plan, provider.as_ref(), ctx.style()));
+    shutdown(cloud).await;
+    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+async fn shutdown(cloud: cloud::Cloud) {
+    if let Some(emu) = cloud.emulator {
+        emu.shutdown().await;
+    }
+}
+
+async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, String> {
+    let vars = parse_vars(&args.vars)?;
+    let offline = offline_provider()?;
+    let Some(project) = load(ctx, &vars, offline.as_ref())? else { return Ok(1) };
+    let (store, state) = load_state(ctx)?;
+    let cloud = cloud::connect(&ctx.dir, &project.provider_block, ctx.embedded, ctx.endpoint.as_deref()).await?;
+    let provider: Arc<dyn Provider> = cloud.provider.clone();
+    let refreshed = if args.refresh {
+        let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
+        ctx.report(&diags, &project.config.sources);
+        if diags.has_errors() {
+            return Ok(1);
+        }
+        refreshed
+    } else {
+        state
+    };
+    let (plan, diags) =
+        plan::plan(&project.config, &project.graph, &project.vars, &refreshed, provider.as_ref(), &PlanOptions { destroy });
+    ctx.report(&diags, &project.config.sources);
+    let Some(plan) = plan else { return Ok(1) };
+    print!("{}", render::render_plan(&plan, provider.as_ref(), ctx.style()));
+    if !plan.has_changes() {
+        // Still record refreshed attributes and outputs.
+        let mut final_state = refreshed;
+        let out_diags = apply::record_outputs(&project.config, &project.vars, &mut final_state);
+        ctx.report(&out_diags, &project.config.sources);
+        if !destroy && !final_state.resources.is_empty() {
+            final_state.serial += 1;
+            store.save(&final_state).map_err(|e| e.to_string())?;
+        }
+        println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+        print_outputs(&final_state);
+        shutdown(cloud).await;
+        return Ok(0);
+    }
+    if !args.auto_approve && !confirm(destroy)? {
+        println!("\nApply cancelled.");
+        shutdown(cloud).await;
+        return Ok(1);
+    }
+    println!();
+    let observer = Arc::new(progress::TerminalObserver::new());
+    let heartbeat = if ctx.embedded { Duration::from_secs(2) } else { Duration::from_secs(10) };
+    let store: Arc<dyn StateStore> = Arc::new(store);
+    let config = Arc::new(project.config.clone());
+    let outcome = apply::apply(
+        &plan,
+        config,
+        Arc::new(project.vars.clone()),
+        refreshed,
+        provider.clone(),
+        store.clone(),
+        observer,
+        &ApplyOptions { parallelism: args.parallelism, heartbeat },
+    )
+    .await;
+    let mut final_state = outcome.state;
+    let out_diags = apply::record_outputs(&project.config, &project.vars, &mut final_state);
+    final_state.serial += 1;
+    if let Err(e) = store.save(&final_state) {
+        let errored = ctx.dir.join("errored.tfstate");
+        let _ = state_file::write_atomically(&errored, final_state.to_json().as_bytes(), None);
+        eprintln!(
+            "error: failed to persist state: {e}\nThe state was written to {} instead. Restore it as netform.tfstate before running again.",
+            errored.display()
+        );
+        return Ok(1);
+    }
+    ctx.report(&outcome.errors, &project.config.sources);
+    ctx.report(&out_diags, &project.config.sources);
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (_, op) in &outcome.completed {
+        match op {
+            apply::OpKind::Create => added += 1,
+            apply::OpKind::Update => changed += 1,
+            apply::OpKind::Delete => destroyed += 1,
+        }
+    }
+    if outcome.succeeded() {
+        if destroy {
+            println!("\nDestroy complete! Resources: {destroyed} destroyed.");
+        } else {
+            println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+            print_outputs(&final_state);
+        }
+        shutdown(cloud).await;
+        Ok(0)
+    } else {
+        eprintln!(
+            "\nApply failed: {} error(s), {} resource(s) skipped. Completed: {added} added, {changed} changed, {destroyed} destroyed.",
+            outcome.errors.len(),
+            outcome.skipped.len()
+        );
+        for s in &outcome.skipped {
+            eprintln!("  skipped: {s}");
+        }
+        shutdown(cloud).await;
+        Ok(1)
+    }
+}
+
+fn confirm(destroy: bool) -> Result<bool, String> {
+    let what = if destroy { "destroy all resources" } else { "perform these actions" };
+    print!("\nDo you want to {what}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let n = std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err("no answer on standard input; pass --auto-approve to apply without confirmation".into());
+    }
+    Ok(line.trim() == "yes")
+}
+
+fn print_outputs(state: &State) {
+    if state.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:\n");
+    for (name, o) in &state.outputs {
+        if o.sensitive {
+            println!("{name} = <sensitive>");
+        } else {
+            println!("{name} = {}", render::fmt_value(&netform_engine::Value::from_json(&o.value)));
+        }
+    }
+}
+
+fn show(ctx: &Ctx) -> Result<u8, String> {
+    let (_, state) = load_state(ctx)?;
+    if state.resources.is_empty() {
+        println!("The state is empty. No resources are represented.");
+        return Ok(0);
+    }
+    let provider = offline_provider()?;
+    for r in &state.resources {
+        let Some(inst) = r.instances.first() else { continue };
+        println!("# {}.{}:", r.type_name, r.name);
+        println!("resource \"{}\" \"{}\" {{", r.type_name, r.name);
+        let schema = provider.resource_type(&r.type_name).map(|t| &t.schema);
+        if let Some(obj) = inst.attributes.as_object() {
+            let width = obj.keys().map(String::len).max().unwrap_or(0);
+            for (k, v) in obj {
+                if v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty()) {
+                    continue;
+                }
+                let sensitive = schema.and_then(|s| s.attributes.get(k.as_str())).is_some_and(|a| a.sensitive);
+                let text = if sensitive { "(sensitive value)".to_string() } else { render::fmt_value(&netform_engine::Value::from_json(v)) };
+                println!("    {k:<width$} = {text}");
+            }
+        }
+        println!("}}\n");
+    }
+    print_outputs(&state);
+    Ok(0)
+}
+
+fn output(ctx: &Ctx, name: Option<String>, json: bool) -> Result<u8, String> {
+    let (_, state) = load_state(ctx)?;
+    match name {
+        Some(n) => {
+            let o = state.outputs.get(&n).ok_or_else(|| format!("output \"{n}\" not found in the state"))?;
+            if json {
+                println!("{}", o.value);
+            } else {
+                match &o.value {
+                    serde_json::Value::String(s) => println!("{s}"),
+                    v => println!("{}", render::fmt_value(&netform_engine::Value::from_json(v))),
+                }
+            }
+        }
+        None if json => {
+            let obj: serde_json::Map<String, serde_json::Value> = state
+                .outputs
+                .iter()
+                .map(|(k, o)| (k.clone(), serde_json::json!({"sensitive": o.sensitive, "type": o.ty, "value": o.value})))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&obj).unwrap_or_default());
+        }
+        None => print_outputs_plain(&state),
+    }
+    Ok(0)
+}
+
+fn print_outputs_plain(state: &State) {
+    for (name, o) in &state.outputs {
+        if o.sensitive {
+            println!("{name} = <sensitive>");
+        } else {
+            println!("{name} = {}", render::fmt_value(&netform_engine::Value::from_json(&o.value)));
+        }
+    }
+}
+
+fn graph(ctx: &Ctx) -> Result<u8, String> {
+    let provider = offline_provider()?;
+    let project = Project::load_for_validate(&ctx.dir, provider.as_ref())?;
+    let fatal: Vec<Diagnostic> = project
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && (d.code.as_deref() == Some("netform::cycle") || d.code.as_deref() == Some("netform::syntax") || d.code.as_deref() == Some("netform::undeclared")))
+        .cloned()
+        .collect();
+    if !fatal.is_empty() {
+        ctx.report(&fatal, &project.config.sources);
+        return Ok(1);
+    }
+    print!("{}", project.graph.to_dot());
+    Ok(0)
+}
+
+async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
+    match cmd {
+        EmulatorCommand::Serve { port, data, time_scale, auto_provision, strict_peering } => {
+            let config = netform_emulator::EmulatorConfig {
+                data_file: data,
+                time_scale,
+                auto_provision_after: auto_provision.map(Duration::from_secs_f64),
+                strict_peering,
+                ..netform_emulator::EmulatorConfig::default()
+            };
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let emu = netform_emulator::start(config, addr).await.map_err(|e| e.to_string())?;
+            println!("listening on {}", emu.base_url());
+            let _ = std::io::stdout().flush();
+            wait_for_shutdown_signal().await;
+            emu.shutdown().await;
+            Ok(0)
+        }
+        EmulatorCommand::Provision { service_key, deprovision } => {
+            let state = if deprovision {
+                netform_emulator::ProviderState::NotProvisioned
+            } else {
+                netform_emulator::ProviderState::Provisioned
+            };
+            if let Some(endpoint) = &ctx.endpoint {
+                let action = if deprovision { "deprovision" } else { "provision" };
+                let url = format!("{}/_emulator/circuits/{service_key}/{action}", endpoint.trim_end_matches('/'));
+                let status = reqwest::Client::new()
+                    .post(&url)
+                    .send()
+                    .await
+                    .map_err(|e| format!("cannot reach the emulator at {endpoint}: {e}"))?
+                    .status()
+                    .as_u16();
+                if status == 404 {
+                    return Err(format!("no circuit has service key {service_key}"));
+                }
+                if !(200..300).contains(&status) {
+                    return Err(format!("the emulator answered {status}"));
+                }
+            } else {
+                let file = ctx.dir.join(".netform").join("emulator.json");
+                let found = netform_emulator::set_provider_state_in_file(&file, &service_key, state).map_err(|e| e.to_string())?;
+                if !found {
+                    return Err(format!("no circuit has service key {service_key} in {}", file.display()));
+                }
+            }
+            println!("Circuit with service key {service_key} is now {}.", if deprovision { "NotProvisioned" } else { "Provisioned" });
+            Ok(0)
+        }
+    }
+}
+
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+

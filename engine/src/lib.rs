@@ -21,3 +21,9 @@ pub mod state;
 pub mod decode;
 pub mod plan;
 pub mod apply;
+pub mod render;
+
+/// A fresh state lineage (a random UUID).
+pub fn new_lineage() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
