@@ -1,0 +1,230 @@
+//! The apply walker's guarantees, with an in-memory provider (the walker is pure engine
+//! logic; end-to-end tests cover it again through the real binary and the emulator).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use netform_engine::apply::{self, ApplyEvent, ApplyOptions, Observer};
+use netform_engine::config::{self, SourceFile};
+use netform_engine::plan::{self, PlanOptions};
+use netform_engine::provider::*;
+use netform_engine::schema::{AttrSchema, AttrType, ResourceType, Schema, Timeouts};
+use netform_engine::state::{State, StateError, StateStore};
+use netform_engine::Value;
+
+struct FakeCloud {
+    types: Vec<ResourceType>,
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+    /// Lock key → how many ops holding it run now; must never exceed 1.
+    per_lock: Mutex<BTreeMap<String, usize>>,
+    lock_violations: AtomicUsize,
+    log: Mutex<Vec<String>>,
+}
+
+impl FakeCloud {
+    fn new() -> Self {
+        let schema = Schema::new()
+            .attr("name", AttrSchema::required(AttrType::String).force_new())
+            .attr("parent", AttrSchema::optional(AttrType::String))
+            .attr("fail", AttrSchema::optional(AttrType::Bool))
+            .attr("id", AttrSchema::computed(AttrType::String));
+        FakeCloud {
+            types: vec![ResourceType { name: "fake_thing", schema, timeouts: Timeouts::minutes(1, 1, 1, 1) }],
+            running: AtomicUsize::new(0),
+            max_running: AtomicUsize::new(0),
+            per_lock: Mutex::new(BTreeMap::new()),
+            lock_violations: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    async fn work(&self, what: String, lock: Option<String>) {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_running.fetch_max(now, Ordering::SeqCst);
+        if let Some(l) = &lock {
+            let mut m = self.per_lock.lock().unwrap();
+            let c = m.entry(l.clone()).or_default();
+            *c += 1;
+            if *c > 1 {
+                self.lock_violations.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if let Some(l) = &lock {
+            *self.per_lock.lock().unwrap().get_mut(l).unwrap() -= 1;
+        }
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.log.lock().unwrap().push(what);
+    }
+}
+
+#[async_trait]
+impl Provider for FakeCloud {
+    fn name(&self) -> &str {
+        "fake"
+    }
+    fn resource_types(&self) -> &[ResourceType] {
+        &self.types
+    }
+    fn validate(&self, _: &str, _: &Value) -> Vec<ProviderDiagnostic> {
+        Vec::new()
+    }
+    fn plan_change(&self, r: PlanChangeRequest<'_>) -> PlanChangeResponse {
+        let mut planned = r.proposed;
+        if let (Value::Object(m), Some(name)) = (&mut planned, r.config.get("name").as_str()) {
+            m.insert("id".into(), Value::String(format!("/things/{name}")));
+        }
+        PlanChangeResponse { planned, replace: r.replace, ..Default::default() }
+    }
+    fn object_id(&self, _: &str, v: &Value) -> Option<String> {
+        v.get("id").as_str().map(str::to_string)
+    }
+    fn lock_keys(&self, _: &str, v: &Value) -> Vec<String> {
+        v.get("parent").as_str().map(|p| vec![p.to_string()]).unwrap_or_default()
+    }
+    async fn read(&self, _: &str, prior: &serde_json::Value) -> Result<Option<serde_json::Value>, ProviderError> {
+        Ok(Some(prior.clone()))
+    }
+    async fn create(&self, _: &str, planned: &Value, _: &OpContext) -> Result<serde_json::Value, ProviderError> {
+        let name = planned.get("name").as_str().unwrap_or_default().to_string();
+        self.work(format!("create {name}"), planned.get("parent").as_str().map(str::to_string)).await;
+        if planned.get("fail").as_bool() == Some(true) {
+            return Err(ProviderError::new(ErrorKind::Invalid, "refused").with_code("BadRequest"));
+        }
+        Ok(planned.to_json())
+    }
+    async fn update(&self, _: &str, _: &serde_json::Value, planned: &Value, _: &OpContext) -> Result<serde_json::Value, ProviderError> {
+        Ok(planned.to_json())
+    }
+    async fn delete(&self, _: &str, prior: &serde_json::Value, _: &OpContext) -> Result<(), ProviderError> {
+        let name = prior["name"].as_str().unwrap_or_default().to_string();
+        self.work(format!("delete {name}"), None).await;
+        Ok(())
+    }
+}
+
+struct MemStore(Mutex<Option<State>>, AtomicUsize);
+impl StateStore for MemStore {
+    fn load(&self) -> Result<Option<State>, StateError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    fn save(&self, s: &State) -> Result<(), StateError> {
+        *self.0.lock().unwrap() = Some(s.clone());
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Events(Mutex<Vec<ApplyEvent>>);
+impl Observer for Events {
+    fn on_event(&self, e: ApplyEvent) {
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+async fn run(hcl: &str, parallelism: usize, state: State) -> (Arc<FakeCloud>, apply::ApplyOutcome, Arc<MemStore>) {
+    let (config, diags) = config::load(vec![SourceFile { name: "main.tf".into(), text: hcl.into() }]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let (graph, gd) = netform_engine::graph::build(&config);
+    assert!(gd.is_empty(), "{gd:?}");
+    let cloud = Arc::new(FakeCloud::new());
+    let vars = BTreeMap::new();
+    let (plan, pd) = plan::plan(&config, &graph, &vars, &state, cloud.as_ref(), &PlanOptions::default());
+    let plan = plan.unwrap_or_else(|| panic!("{pd:?}"));
+    let store = Arc::new(MemStore(Mutex::new(None), AtomicUsize::new(0)));
+    let outcome = apply::apply(
+        &plan,
+        Arc::new(config),
+        Arc::new(vars),
+        state,
+        cloud.clone(),
+        store.clone(),
+        Arc::new(Events(Mutex::new(Vec::new()))),
+        &ApplyOptions { parallelism, heartbeat: Duration::from_secs(60) },
+    )
+    .await;
+    (cloud, outcome, store)
+}
+
+fn many(n: usize, parent: Option<&str>) -> String {
+    (0..n)
+        .map(|i| {
+            let p = parent.map(|p| format!("  parent = \"{p}\"\n")).unwrap_or_default();
+            format!("resource \"fake_thing\" \"t{i}\" {{\n  name = \"t{i}\"\n{p}}}\n")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parallelism_is_capped() {
+    let (cloud, outcome, store) = run(&many(12, None), 3, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(outcome.completed.len(), 12);
+    assert!(cloud.max_running.load(Ordering::SeqCst) <= 3);
+    assert!(cloud.max_running.load(Ordering::SeqCst) >= 2, "should run in parallel");
+    assert_eq!(store.1.load(Ordering::SeqCst), 12, "state persisted after every operation");
+}
+
+#[tokio::test]
+async fn operations_sharing_a_lock_key_never_overlap() {
+    let (cloud, outcome, _) = run(&many(8, Some("gateway-1")), 10, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(cloud.lock_violations.load(Ordering::SeqCst), 0);
+    assert_eq!(cloud.max_running.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_while_independent_branches_finish() {
+    let hcl = r#"
+resource "fake_thing" "bad" {
+  name = "bad"
+  fail = true
+}
+resource "fake_thing" "child" {
+  name = "child-of-${fake_thing.bad.name}"
+}
+resource "fake_thing" "grandchild" {
+  name = fake_thing.child.id
+}
+resource "fake_thing" "independent" {
+  name = "independent"
+}
+"#;
+    let (_, outcome, store) = run(hcl, 10, State::new("l".into())).await;
+    assert!(!outcome.succeeded());
+    assert_eq!(outcome.errors.len(), 1);
+    let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(skipped, vec!["fake_thing.child", "fake_thing.grandchild"]);
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    let addrs: Vec<String> = saved.addresses().map(|a| a.to_string()).collect();
+    assert_eq!(addrs, vec!["fake_thing.independent"]);
+}
+
+#[tokio::test]
+async fn deletes_run_in_reverse_dependency_order() {
+    // Apply a chain, then remove it from the configuration: children go first.
+    let hcl = r#"
+resource "fake_thing" "a" {
+  name = "a"
+}
+resource "fake_thing" "b" {
+  name = "b-${fake_thing.a.name}"
+}
+resource "fake_thing" "c" {
+  name = "c-${fake_thing.b.id}"
+}
+"#;
+    let (_, outcome, _) = run(hcl, 10, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    let state = outcome.state;
+    let (cloud, outcome, _) = run("", 10, state).await;
+    assert!(outcome.succeeded(), "{:?}", outcome.errors);
+    let log = cloud.log.lock().unwrap().clone();
+    let pos = |n: &str| log.iter().position(|l| l == n).unwrap();
+    assert!(pos("delete c-/things/b-a") < pos("delete b-a"), "{log:?}");
+    assert!(pos("delete b-a") < pos("delete a"), "{log:?}");
+}
