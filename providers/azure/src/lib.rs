@@ -1,1 +1,350 @@
-//! azurerm provider
+//! netform-azure: the azurerm resource types over the Azure Resource Manager REST API.
+//!
+//! ```text
+//! AzureSettings::from_config(provider block, env lookup) ──▶ AzureProvider::new(settings)
+//!        │                                                         │
+//!        └─ auth: credential chain + token cache        arm: HTTP, retries, LRO polling
+//!                                                        resources: schemas, ids, mapping, rules
+//! ```
+//!
+//! For the local emulator use [`AzureSettings::for_emulator`] (or set `no_auth = true` and a
+//! small `max_poll_interval`).
+
+pub mod arm;
+pub mod auth;
+pub mod resources;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use netform_engine::Value;
+use netform_engine::proposal::propose;
+use netform_engine::provider::{
+    ErrorKind, OpContext, PlanChangeRequest, PlanChangeResponse, Provider, ProviderDiagnostic,
+    ProviderError, ResourceView,
+};
+use netform_engine::schema::ResourceType;
+use serde_json::Value as Json;
+
+pub use arm::{ArmClient, NETWORK_API_VERSION, RESOURCES_API_VERSION};
+pub use auth::{AzureSettings, TokenSource};
+
+use arm::Deadline;
+use resources::{Kind, PlanState};
+
+/// Provider address, as in Terraform state.
+pub const PROVIDER_NAME: &str = "registry.terraform.io/hashicorp/azurerm";
+
+/// The azurerm provider.
+pub struct AzureProvider {
+    settings: AzureSettings,
+    arm: ArmClient,
+    kinds: Vec<&'static dyn Kind>,
+    types: Vec<ResourceType>,
+}
+
+impl std::fmt::Debug for AzureProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureProvider")
+            .field("settings", &self.settings)
+            .field(
+                "types",
+                &self.types.iter().map(|t| t.name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureProvider {
+    /// Build the provider: HTTP client and credential chain (no network calls yet).
+    pub fn new(settings: AzureSettings) -> Result<Self, ProviderError> {
+        if settings.subscription_id.trim().is_empty() {
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                "subscription_id is required",
+            ));
+        }
+        let arm = ArmClient::new(&settings)?;
+        let kinds = resources::all_kinds();
+        let types = kinds.iter().map(|k| k.resource_type()).collect();
+        Ok(AzureProvider {
+            settings,
+            arm,
+            kinds,
+            types,
+        })
+    }
+
+    /// HTTP requests retried (429, 5xx, 408, dropped connections, 409 AnotherOperationInProgress)
+    /// and operations re-issued, since the provider was built.
+    pub fn retry_count(&self) -> u64 {
+        self.arm.retry_count()
+    }
+
+    pub fn settings(&self) -> &AzureSettings {
+        &self.settings
+    }
+
+    fn kind(&self, type_name: &str) -> Result<&'static dyn Kind, ProviderError> {
+        self.kinds
+            .iter()
+            .copied()
+            .find(|k| k.name() == type_name)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::Invalid,
+                    format!("unsupported resource type {type_name}"),
+                )
+            })
+    }
+
+    fn schema_of(&self, type_name: &str) -> Option<&ResourceType> {
+        self.types.iter().find(|t| t.name == type_name)
+    }
+
+    fn id_for(
+        &self,
+        kind: &dyn Kind,
+        value: &Value,
+        prior: Option<&Json>,
+    ) -> Result<String, ProviderError> {
+        if let Some(id) = kind.arm_id(&self.settings.subscription_id, value) {
+            return Ok(id);
+        }
+        if let Some(id) = prior
+            .and_then(|p| p.get("id"))
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            return Ok(id.to_string());
+        }
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!(
+                "{}: the resource's name and parents must be known to address it in Azure",
+                kind.name()
+            ),
+        ))
+    }
+
+    fn state_from(&self, kind: &dyn Kind, resp: &Json, keep: &Json) -> Json {
+        let mut state = kind.to_state(resp, keep);
+        if let Some(rt) = self.schema_of(kind.name()) {
+            resources::reconcile(&rt.schema, &mut state, keep);
+        }
+        state
+    }
+
+    async fn put(
+        &self,
+        kind: &dyn Kind,
+        planned: &Value,
+        prior: Option<&Json>,
+        ctx: &OpContext,
+    ) -> Result<Json, ProviderError> {
+        let deadline = Deadline::after(ctx.timeout);
+        let id = self.id_for(kind, planned, prior)?;
+        let mut planned = planned.clone();
+        if let Value::Object(map) = &mut planned
+            && !matches!(map.get("id"), Some(Value::String(_)))
+        {
+            map.insert("id".into(), Value::String(id.clone()));
+        }
+        let existing = if kind.merge_existing() {
+            self.arm
+                .get(&id, kind.api_version(), &deadline, ctx)
+                .await?
+        } else {
+            None
+        };
+        let body = kind.body(&planned, existing.as_ref());
+        let resp = self
+            .arm
+            .put(&id, kind.api_version(), &body, &deadline, ctx)
+            .await?;
+        Ok(self.state_from(kind, &resp, &planned.to_json()))
+    }
+}
+
+#[async_trait]
+impl Provider for AzureProvider {
+    fn name(&self) -> &str {
+        PROVIDER_NAME
+    }
+
+    fn resource_types(&self) -> &[ResourceType] {
+        &self.types
+    }
+
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<ProviderDiagnostic> {
+        match self.kind(type_name) {
+            Ok(kind) => kind.validate(config),
+            Err(_) => vec![ProviderDiagnostic::error(
+                &[],
+                format!("the azurerm provider does not support {type_name}"),
+            )],
+        }
+    }
+
+    fn validate_all(&self, resources: &[ResourceView<'_>]) -> Vec<(usize, ProviderDiagnostic)> {
+        resources::validate_all(resources)
+    }
+
+    fn plan_change(&self, request: PlanChangeRequest<'_>) -> PlanChangeResponse {
+        let (Ok(kind), Some(rt)) = (
+            self.kind(request.type_name),
+            self.schema_of(request.type_name),
+        ) else {
+            return PlanChangeResponse {
+                planned: request.proposed,
+                replace: request.replace,
+                diagnostics: vec![ProviderDiagnostic::error(
+                    &[],
+                    format!(
+                        "the azurerm provider does not support {}",
+                        request.type_name
+                    ),
+                )],
+                deferred: None,
+            };
+        };
+        let schema = &rt.schema;
+        // Values Azure normalises (location "West Europe" == "westeurope") are neither a diff nor
+        // a replacement: align the prior's spelling with the configuration's and re-propose.
+        let mut aligned_prior = request.prior.cloned();
+        let (mut planned, mut replace) = (request.proposed, request.replace);
+        if let Some(prior) = aligned_prior.as_mut()
+            && resources::align_prior(schema, prior, request.config)
+        {
+            let (p, r) = propose(schema, Some(prior), request.config);
+            planned = p;
+            replace = r;
+        }
+        let base_replacements = replace.len();
+        let mut state = PlanState {
+            sub: &self.settings.subscription_id,
+            prior: aligned_prior.as_ref(),
+            config: request.config,
+            planned,
+            replace,
+            diagnostics: Vec::new(),
+            deferred: None,
+            world: request.world,
+        };
+        kind.plan(&mut state);
+        if state.replace.len() > base_replacements && base_replacements == 0 {
+            // A conditional replacement makes this a new object: computed values are unknown.
+            state.planned = propose(schema, None, request.config).0;
+        }
+        // Deterministic computed values: the ARM id is known whenever the names are.
+        if let Value::Object(map) = &mut state.planned {
+            let needs_id = matches!(
+                map.get("id"),
+                None | Some(Value::Unknown) | Some(Value::Null)
+            );
+            if needs_id
+                && let Some(id) =
+                    kind.arm_id(&self.settings.subscription_id, &Value::Object(map.clone()))
+            {
+                map.insert("id".into(), Value::String(id));
+            }
+        }
+        PlanChangeResponse {
+            planned: state.planned,
+            replace: state.replace,
+            diagnostics: state.diagnostics,
+            deferred: state.deferred,
+        }
+    }
+
+    fn object_id(&self, type_name: &str, value: &Value) -> Option<String> {
+        self.kind(type_name)
+            .ok()?
+            .arm_id(&self.settings.subscription_id, value)
+    }
+
+    fn lock_keys(&self, type_name: &str, value: &Value) -> Vec<String> {
+        let Ok(kind) = self.kind(type_name) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = kind
+            .lock_keys(&self.settings.subscription_id, value)
+            .into_iter()
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    async fn read(&self, type_name: &str, prior: &Json) -> Result<Option<Json>, ProviderError> {
+        let kind = self.kind(type_name)?;
+        let timeout = self
+            .schema_of(type_name)
+            .map(|t| t.timeouts.read)
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let ctx = OpContext {
+            timeout,
+            progress: Arc::new(|_| {}),
+        };
+        let deadline = Deadline::after(timeout);
+        let id = match prior
+            .get("id")
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            Some(id) => id.to_string(),
+            None => self.id_for(kind, &Value::from_json(prior), None)?,
+        };
+        match self
+            .arm
+            .get(&id, kind.api_version(), &deadline, &ctx)
+            .await?
+        {
+            None => Ok(None),
+            Some(resp) => Ok(Some(self.state_from(kind, &resp, prior))),
+        }
+    }
+
+    async fn create(
+        &self,
+        type_name: &str,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<Json, ProviderError> {
+        let kind = self.kind(type_name)?;
+        self.put(kind, planned, None, ctx).await
+    }
+
+    async fn update(
+        &self,
+        type_name: &str,
+        prior: &Json,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<Json, ProviderError> {
+        let kind = self.kind(type_name)?;
+        self.put(kind, planned, Some(prior), ctx).await
+    }
+
+    async fn delete(
+        &self,
+        type_name: &str,
+        prior: &Json,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        let kind = self.kind(type_name)?;
+        let deadline = Deadline::after(ctx.timeout);
+        let id = match prior
+            .get("id")
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            Some(id) => id.to_string(),
+            None => self.id_for(kind, &Value::from_json(prior), None)?,
+        };
+        self.arm
+            .delete(&id, kind.api_version(), &deadline, ctx)
+            .await
+    }
+}

@@ -1,0 +1,729 @@
+//! `azurerm_virtual_network_gateway` → `Microsoft.Network/virtualNetworkGateways` (VPN or ExpressRoute).
+
+use std::collections::BTreeMap;
+
+use netform_engine::Value;
+use netform_engine::provider::{ProviderDiagnostic, ResourceView};
+use netform_engine::schema::{AttrSchema, ResourceType, Schema, Timeouts};
+use serde_json::{Map, Value as Json, json};
+
+use super::{
+    Kind, PlanState, b, blocks, bool_t, insert_opt, jget, jstr, jstrs, list_str, n, num_t,
+    parent_id, props, s, str_t, strs, tags_json, tracked_base, tracked_id, tracked_state,
+};
+
+pub struct VirtualNetworkGateway;
+
+pub(crate) const ER_SKUS: &[&str] = &[
+    "Standard",
+    "HighPerformance",
+    "UltraPerformance",
+    "ErGw1AZ",
+    "ErGw2AZ",
+    "ErGw3AZ",
+    "ErGwScale",
+];
+pub(crate) const VPN_GEN1_SKUS: &[&str] = &[
+    "Basic",
+    "Standard",
+    "HighPerformance",
+    "VpnGw1",
+    "VpnGw2",
+    "VpnGw3",
+    "VpnGw1AZ",
+    "VpnGw2AZ",
+    "VpnGw3AZ",
+];
+pub(crate) const VPN_GEN2_SKUS: &[&str] = &[
+    "VpnGw2", "VpnGw3", "VpnGw4", "VpnGw5", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ",
+];
+
+fn one_of(list: &[&str], v: &str) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(v))
+}
+
+/// Zone-redundant ExpressRoute SKUs (the scalable gateway counts as one).
+fn er_sku_is_az(sku: &str) -> bool {
+    let l = sku.to_ascii_lowercase();
+    l.ends_with("az") || l == "ergwscale"
+}
+
+/// ExpressRoute gateway resizes Azure performs in place (DOC-ERGW "Gateway SKUs").
+fn er_resize_in_place(from: &str, to: &str) -> bool {
+    let (f, t) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+    f == t
+        || matches!(
+            (f.as_str(), t.as_str()),
+            ("standard", "highperformance")
+                | ("standard", "ultraperformance")
+                | ("highperformance", "ultraperformance")
+                | ("highperformance", "standard")
+                | ("ergw1az", "ergw2az")
+                | ("ergw1az", "ergw3az")
+                | ("ergw2az", "ergw3az")
+                | ("ergw2az", "ergw1az")
+        )
+}
+
+fn vpn_sku_is_legacy(sku: &str) -> bool {
+    one_of(&["Basic", "Standard", "HighPerformance"], sku)
+}
+
+impl Kind for VirtualNetworkGateway {
+    fn name(&self) -> &'static str {
+        "azurerm_virtual_network_gateway"
+    }
+    fn resource_type(&self) -> ResourceType {
+        let ip_configuration = Schema::new()
+            .attr(
+                "name",
+                AttrSchema::optional(str_t()).default("vnetGatewayConfig"),
+            )
+            .attr(
+                "private_ip_address_allocation",
+                AttrSchema::optional(str_t())
+                    .default("Dynamic")
+                    .case_insensitive(),
+            )
+            .attr(
+                "subnet_id",
+                AttrSchema::required(str_t()).case_insensitive(),
+            )
+            .attr(
+                "public_ip_address_id",
+                AttrSchema::optional(str_t()).case_insensitive(),
+            );
+        let peering_addresses = Schema::new()
+            .attr(
+                "ip_configuration_name",
+                AttrSchema::optional_computed(str_t()),
+            )
+            .attr("apipa_addresses", AttrSchema::optional(list_str()))
+            .attr("default_addresses", AttrSchema::computed(list_str()))
+            .attr("tunnel_ip_addresses", AttrSchema::computed(list_str()));
+        let bgp_settings = Schema::new()
+            .attr("asn", AttrSchema::optional_computed(num_t()))
+            .attr("peer_weight", AttrSchema::optional_computed(num_t()))
+            .block("peering_addresses", 0, 2, peering_addresses);
+        let schema = tracked_base()
+            .attr(
+                "type",
+                AttrSchema::required(str_t()).force_new().case_insensitive(),
+            )
+            .attr(
+                "vpn_type",
+                AttrSchema::optional(str_t())
+                    .default("RouteBased")
+                    .force_new()
+                    .case_insensitive(),
+            )
+            .attr("sku", AttrSchema::required(str_t()).case_insensitive())
+            .attr(
+                "generation",
+                AttrSchema::optional_computed(str_t())
+                    .force_new()
+                    .case_insensitive(),
+            )
+            .attr(
+                "active_active",
+                AttrSchema::optional(bool_t()).default(false),
+            )
+            .attr(
+                "bgp_enabled",
+                AttrSchema::optional(bool_t())
+                    .default(false)
+                    .alias("enable_bgp"),
+            )
+            .attr(
+                "private_ip_address_enabled",
+                AttrSchema::optional(bool_t()).default(false).force_new(),
+            )
+            .block_force_new("ip_configuration", 1, 3, ip_configuration)
+            .block("bgp_settings", 0, 1, bgp_settings);
+        ResourceType {
+            name: self.name(),
+            schema,
+            timeouts: Timeouts::minutes(90, 60, 120, 5),
+        }
+    }
+    fn arm_id(&self, sub: &str, v: &Value) -> Option<String> {
+        tracked_id(sub, v, "virtualNetworkGateways")
+    }
+    fn lock_keys(&self, sub: &str, v: &Value) -> Vec<String> {
+        self.arm_id(sub, v).into_iter().collect()
+    }
+    fn validate(&self, config: &Value) -> Vec<ProviderDiagnostic> {
+        let mut out = Vec::new();
+        let gw_type = s(config, "type");
+        let is_er = gw_type.is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute"));
+        let is_vpn = gw_type.is_some_and(|t| t.eq_ignore_ascii_case("Vpn"));
+        if gw_type.is_some() && !is_er && !is_vpn {
+            out.push(
+                ProviderDiagnostic::error(&["type"], "type must be ExpressRoute or Vpn")
+                    .code("InvalidGatewayType"),
+            );
+        }
+        let vpn_type = s(config, "vpn_type").unwrap_or("RouteBased");
+        let policy_based = vpn_type.eq_ignore_ascii_case("PolicyBased");
+        if !policy_based && !vpn_type.eq_ignore_ascii_case("RouteBased") {
+            out.push(ProviderDiagnostic::error(
+                &["vpn_type"],
+                "vpn_type must be RouteBased or PolicyBased",
+            ));
+        }
+        let generation = s(config, "generation");
+        if let Some(g) = generation {
+            if !one_of(&["Generation1", "Generation2", "None"], g) {
+                out.push(ProviderDiagnostic::error(
+                    &["generation"],
+                    "generation must be Generation1, Generation2 or None",
+                ));
+            } else if is_er && !g.eq_ignore_ascii_case("None") {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["generation"],
+                        "an ExpressRoute gateway has no VPN generation",
+                    )
+                    .code("VpnGatewayGenerationMustBeNoneForNonVpnGateway")
+                    .hint("remove `generation` or set it to \"None\""),
+                );
+            }
+        }
+        if let Some(sku) = s(config, "sku") {
+            let sku_code = "InvalidGatewaySkuSpecifiedForGatewayDeploymentType";
+            if is_er && !one_of(ER_SKUS, sku) {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["sku"],
+                        format!("{sku} is not an ExpressRoute gateway SKU"),
+                    )
+                    .code(sku_code)
+                    .hint(format!("use one of {}", ER_SKUS.join(", "))),
+                );
+            } else if is_vpn && policy_based && !sku.eq_ignore_ascii_case("Basic") {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["sku"],
+                        "a PolicyBased VPN gateway supports only the Basic SKU",
+                    )
+                    .code(sku_code)
+                    .hint("use vpn_type = \"RouteBased\" for other SKUs"),
+                );
+            } else if is_vpn && !policy_based {
+                let gen2 = generation.is_some_and(|g| g.eq_ignore_ascii_case("Generation2"));
+                let gen1 = generation.is_some_and(|g| g.eq_ignore_ascii_case("Generation1"));
+                let allowed: Vec<&str> = if gen2 {
+                    VPN_GEN2_SKUS.to_vec()
+                } else if gen1 {
+                    VPN_GEN1_SKUS.to_vec()
+                } else {
+                    VPN_GEN1_SKUS.iter().chain(VPN_GEN2_SKUS).copied().collect()
+                };
+                if !one_of(&allowed, sku) {
+                    let which = if gen2 {
+                        "a Generation2 VPN gateway"
+                    } else if gen1 {
+                        "a Generation1 VPN gateway"
+                    } else {
+                        "a VPN gateway"
+                    };
+                    out.push(
+                        ProviderDiagnostic::error(
+                            &["sku"],
+                            format!("{sku} is not a valid SKU for {which}"),
+                        )
+                        .code(sku_code)
+                        .hint(format!("use one of {}", allowed.join(", "))),
+                    );
+                }
+            }
+        }
+        let configs = blocks(config, "ip_configuration");
+        for (i, ipc) in configs.iter().enumerate() {
+            let idx = i.to_string();
+            if let Some(subnet) = ipc.get("subnet_id").as_str() {
+                let ok =
+                    subnet
+                        .trim_end_matches('/')
+                        .rsplit_once('/')
+                        .is_some_and(|(head, last)| {
+                            last.eq_ignore_ascii_case("GatewaySubnet")
+                                && head.to_ascii_lowercase().ends_with("/subnets")
+                        });
+                if !ok {
+                    out.push(
+                        ProviderDiagnostic::error(
+                            &["ip_configuration", &idx, "subnet_id"],
+                            "a virtual network gateway can only be created in the subnet named GatewaySubnet",
+                        )
+                        .code("InvalidGatewaySubnet")
+                        .hint("point subnet_id at the virtual network's `GatewaySubnet` subnet"),
+                    );
+                }
+            }
+            let pip = ipc.get("public_ip_address_id");
+            if is_vpn && pip.is_null() {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["ip_configuration", &idx, "public_ip_address_id"],
+                        "a VPN gateway needs a public IP on every ip_configuration",
+                    )
+                    .code("VirtualNetworkGatewayPublicIpAddressRequired")
+                    .hint("create an azurerm_public_ip (Standard, Static) and reference its id"),
+                );
+            }
+            if is_er && !pip.is_null() {
+                out.push(
+                    ProviderDiagnostic::warning(&["ip_configuration", &idx, "public_ip_address_id"], "ExpressRoute gateways no longer need a public IP")
+                        .detail("Azure now manages the public IP of ExpressRoute gateways; azurerm rejects public_ip_address_id for them")
+                        .hint("remove public_ip_address_id"),
+                );
+            }
+        }
+        let active_active = b(config, "active_active").unwrap_or(false);
+        if active_active && configs.len() < 2 {
+            out.push(
+                ProviderDiagnostic::error(
+                    &["active_active"],
+                    "an active-active gateway needs two ip_configuration blocks",
+                )
+                .code("ActiveActiveGatewayRequiresTwoIpConfigurations"),
+            );
+        }
+        if !active_active && configs.len() > 1 && is_er {
+            out.push(ProviderDiagnostic::error(
+                &["ip_configuration"],
+                "an ExpressRoute gateway takes one ip_configuration",
+            ));
+        }
+        if is_vpn && policy_based && (active_active || b(config, "bgp_enabled").unwrap_or(false)) {
+            out.push(
+                ProviderDiagnostic::error(
+                    &["vpn_type"],
+                    "PolicyBased VPN gateways support neither active-active nor BGP",
+                )
+                .code("InvalidGatewaySkuSpecifiedForGatewayDeploymentType"),
+            );
+        }
+        if let Some(bgp) = blocks(config, "bgp_settings").first()
+            && let Some(asn) = n(bgp, "asn")
+            && super::circuit_peering::reserved_asn(asn)
+            && asn != 65515
+        {
+            out.push(
+                ProviderDiagnostic::error(
+                    &["bgp_settings", "0", "asn"],
+                    format!("ASN {asn} is reserved by Azure"),
+                )
+                .code("InvalidBgpAsn")
+                .hint("use 65515 (the Azure default) or a private ASN outside 65515-65520"),
+            );
+        }
+        out
+    }
+    fn plan(&self, p: &mut PlanState<'_>) {
+        let Some(prior) = p.prior_value() else { return };
+        let (Some(old), Some(new)) = (
+            s(&prior, "sku").map(str::to_string),
+            s(p.config, "sku").map(str::to_string),
+        ) else {
+            return;
+        };
+        if old.eq_ignore_ascii_case(&new) {
+            return;
+        }
+        let is_er = s(p.config, "type").is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute"));
+        if is_er {
+            if er_sku_is_az(&old) != er_sku_is_az(&new) {
+                p.add_replace(
+                    &["sku"],
+                    format!(
+                        "Azure cannot change an ExpressRoute gateway between an availability-zone SKU and a non-zone SKU in place ({old} → {new})"
+                    ),
+                );
+            } else if !er_resize_in_place(&old, &new) {
+                p.add_replace(
+                    &["sku"],
+                    format!(
+                        "Azure cannot resize an ExpressRoute gateway from {old} to {new} in place"
+                    ),
+                );
+            }
+        } else if vpn_sku_is_legacy(&old) != vpn_sku_is_legacy(&new) {
+            p.add_replace(
+                &["sku"],
+                format!("Azure cannot resize a VPN gateway between the legacy SKUs and the VpnGw SKUs in place ({old} → {new})"),
+            );
+        }
+    }
+    fn body(&self, planned: &Value, _existing: Option<&Json>) -> Json {
+        let gateway_id = s(planned, "id").unwrap_or_default().to_string();
+        let is_vpn = s(planned, "type").is_some_and(|t| t.eq_ignore_ascii_case("Vpn"));
+        let ip_configurations: Vec<Json> = blocks(planned, "ip_configuration")
+            .iter()
+            .map(|ipc| {
+                let mut p = Map::new();
+                p.insert(
+                    "privateIPAllocationMethod".into(),
+                    json!(s(ipc, "private_ip_address_allocation").unwrap_or("Dynamic")),
+                );
+                p.insert(
+                    "subnet".into(),
+                    json!({ "id": s(ipc, "subnet_id").unwrap_or_default() }),
+                );
+                insert_opt(
+                    &mut p,
+                    "publicIPAddress",
+                    s(ipc, "public_ip_address_id").map(|id| json!({ "id": id })),
+                );
+                json!({ "name": s(ipc, "name").unwrap_or("vnetGatewayConfig"), "properties": p })
+            })
+            .collect();
+        let sku = s(planned, "sku").unwrap_or_default();
+        let mut properties = Map::new();
+        properties.insert(
+            "gatewayType".into(),
+            json!(s(planned, "type").unwrap_or_default()),
+        );
+        properties.insert(
+            "vpnType".into(),
+            json!(s(planned, "vpn_type").unwrap_or("RouteBased")),
+        );
+        properties.insert("sku".into(), json!({ "name": sku, "tier": sku }));
+        properties.insert(
+            "activeActive".into(),
+            json!(b(planned, "active_active").unwrap_or(false)),
+        );
+        properties.insert(
+            "enableBgp".into(),
+            json!(b(planned, "bgp_enabled").unwrap_or(false)),
+        );
+        properties.insert(
+            "enablePrivateIpAddress".into(),
+            json!(b(planned, "private_ip_address_enabled").unwrap_or(false)),
+        );
+        if is_vpn {
+            insert_opt(
+                &mut properties,
+                "vpnGatewayGeneration",
+                s(planned, "generation").map(Json::from),
+            );
+        }
+        properties.insert("ipConfigurations".into(), Json::Array(ip_configurations));
+        if let Some(bgp) = blocks(planned, "bgp_settings").first() {
+            let mut m = Map::new();
+            insert_opt(&mut m, "asn", n(bgp, "asn").map(Json::from));
+            insert_opt(&mut m, "peerWeight", n(bgp, "peer_weight").map(Json::from));
+            let addresses: Vec<Json> = blocks(bgp, "peering_addresses")
+                .iter()
+                .map(|pa| {
+                    let ipc = s(pa, "ip_configuration_name").unwrap_or("vnetGatewayConfig");
+                    json!({
+                        "ipconfigurationId": format!("{gateway_id}/ipConfigurations/{ipc}"),
+                        "customBgpIpAddresses": strs(pa, "apipa_addresses").unwrap_or_default(),
+                    })
+                })
+                .collect();
+            if !addresses.is_empty() {
+                m.insert("bgpPeeringAddresses".into(), Json::Array(addresses));
+            }
+            properties.insert("bgpSettings".into(), Json::Object(m));
+        }
+        json!({
+            "location": s(planned, "location").unwrap_or_default(),
+            "tags": tags_json(planned),
+            "properties": properties,
+        })
+    }
+    fn to_state(&self, resp: &Json, keep: &Json) -> Json {
+        let mut m = tracked_state(resp, keep);
+        m.insert("type".into(), jstr(props(resp, "gatewayType")));
+        m.insert("vpn_type".into(), jstr(props(resp, "vpnType")));
+        m.insert(
+            "sku".into(),
+            jstr(jget(resp, &["properties", "sku", "name"])),
+        );
+        let generation = jstr(props(resp, "vpnGatewayGeneration"));
+        m.insert(
+            "generation".into(),
+            if generation.is_null() {
+                keep.get("generation").cloned().unwrap_or(json!("None"))
+            } else {
+                generation
+            },
+        );
+        m.insert(
+            "active_active".into(),
+            json!(props(resp, "activeActive").as_bool().unwrap_or(false)),
+        );
+        m.insert(
+            "bgp_enabled".into(),
+            json!(props(resp, "enableBgp").as_bool().unwrap_or(false)),
+        );
+        m.insert(
+            "private_ip_address_enabled".into(),
+            json!(
+                props(resp, "enablePrivateIpAddress")
+                    .as_bool()
+                    .unwrap_or(false)
+            ),
+        );
+        if m.get("vpn_type").is_some_and(Json::is_null) {
+            m.insert(
+                "vpn_type".into(),
+                keep.get("vpn_type").cloned().unwrap_or(json!("RouteBased")),
+            );
+        }
+        let ipcs: Vec<Json> = props(resp, "ipConfigurations")
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|ipc| {
+                        json!({
+                            "name": jstr(jget(ipc, &["name"])),
+                            "private_ip_address_allocation": jstr(jget(ipc, &["properties", "privateIPAllocationMethod"])),
+                            "subnet_id": jstr(jget(ipc, &["properties", "subnet", "id"])),
+                            "public_ip_address_id": jstr(jget(ipc, &["properties", "publicIPAddress", "id"])),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        m.insert("ip_configuration".into(), Json::Array(ipcs));
+        // bgp_settings only when the configuration manages it: Azure always returns one.
+        let kept_bgp = jget(keep, &["bgp_settings"]).get(0);
+        let bgp = props(resp, "bgpSettings");
+        let block = match kept_bgp {
+            Some(kept) if bgp.is_object() => {
+                let manages_addresses = kept
+                    .get("peering_addresses")
+                    .and_then(Json::as_array)
+                    .is_some_and(|a| !a.is_empty());
+                let addresses: Vec<Json> = if manages_addresses {
+                    jget(bgp, &["bgpPeeringAddresses"])
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|pa| {
+                                    let name = pa
+                                        .get("ipconfigurationId")
+                                        .and_then(Json::as_str)
+                                        .and_then(|id| id.rsplit('/').next())
+                                        .map(|s| Json::String(s.to_string()))
+                                        .unwrap_or(Json::Null);
+                                    json!({
+                                        "ip_configuration_name": name,
+                                        "apipa_addresses": jstrs(jget(pa, &["customBgpIpAddresses"])),
+                                        "default_addresses": jstrs(jget(pa, &["defaultBgpIpAddresses"])),
+                                        "tunnel_ip_addresses": jstrs(jget(pa, &["tunnelIpAddresses"])),
+                                    })
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                json!([{ "asn": bgp.get("asn").cloned().unwrap_or(Json::Null),
+                         "peer_weight": bgp.get("peerWeight").cloned().unwrap_or(Json::Null),
+                         "peering_addresses": addresses }])
+            }
+            _ => json!([]),
+        };
+        m.insert("bgp_settings".into(), block);
+        Json::Object(m)
+    }
+}
+
+fn vnet_of_subnet(subnet_id: &str) -> Option<String> {
+    parent_id(subnet_id).map(|v| v.to_ascii_lowercase())
+}
+
+/// One gateway per gateway type per VNet (R3), and ExpressRoute/VPN coexistence rules (R5).
+pub(crate) fn validate_one_per_type(
+    resources: &[ResourceView<'_>],
+) -> Vec<(usize, ProviderDiagnostic)> {
+    let mut out = Vec::new();
+    let mut by_vnet: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    for (i, r) in resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.type_name == "azurerm_virtual_network_gateway")
+    {
+        let Some(subnet) = blocks(r.value, "ip_configuration")
+            .first()
+            .and_then(|c| c.get("subnet_id").as_str())
+        else {
+            continue;
+        };
+        let (Some(vnet), Some(t)) = (vnet_of_subnet(subnet), s(r.value, "type")) else {
+            continue;
+        };
+        by_vnet
+            .entry(vnet)
+            .or_default()
+            .push((i, t.to_ascii_lowercase()));
+    }
+    for gateways in by_vnet.values() {
+        for (k, (i, t)) in gateways.iter().enumerate() {
+            if gateways[..k].iter().any(|(_, other)| other == t) {
+                out.push((
+                    *i,
+                    ProviderDiagnostic::error(
+                        &["type"],
+                        "a virtual network can have only one gateway of each type",
+                    )
+                    .code("VirtualNetworkGatewayOfSameTypeAlreadyExists")
+                    .hint("one Vpn and one ExpressRoute gateway may share a VNet"),
+                ));
+            }
+        }
+        let has_er = gateways.iter().any(|(_, t)| t == "expressroute");
+        if has_er {
+            for (i, t) in gateways.iter().filter(|(_, t)| t == "vpn") {
+                let _ = t;
+                let v = resources[*i].value;
+                if s(v, "vpn_type").is_some_and(|x| x.eq_ignore_ascii_case("PolicyBased")) {
+                    out.push((
+                        *i,
+                        ProviderDiagnostic::error(
+                            &["vpn_type"],
+                            "a VPN gateway beside an ExpressRoute gateway must be RouteBased",
+                        )
+                        .code("ExpressRouteVpnCoexistenceNotSupported"),
+                    ));
+                }
+                if s(v, "sku").is_some_and(|x| x.eq_ignore_ascii_case("Basic")) {
+                    out.push((
+                        *i,
+                        ProviderDiagnostic::error(
+                            &["sku"],
+                            "the Basic VPN SKU cannot coexist with an ExpressRoute gateway",
+                        )
+                        .code("ExpressRouteVpnCoexistenceNotSupported")
+                        .hint("use VpnGw1 or larger"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::obj;
+
+    const SUBNET: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/GatewaySubnet";
+
+    pub(crate) fn er_gateway(sku: &str) -> Value {
+        obj(&[
+            ("id", "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/ergw".into()),
+            ("name", "ergw".into()),
+            ("resource_group_name", "rg".into()),
+            ("location", "westeurope".into()),
+            ("type", "ExpressRoute".into()),
+            ("vpn_type", "RouteBased".into()),
+            ("sku", sku.into()),
+            ("active_active", false.into()),
+            ("bgp_enabled", false.into()),
+            ("ip_configuration", Value::List(vec![obj(&[("name", "vnetGatewayConfig".into()), ("private_ip_address_allocation", "Dynamic".into()), ("subnet_id", SUBNET.into())])])),
+            ("bgp_settings", Value::List(vec![])),
+        ])
+    }
+
+    #[test]
+    fn er_body_matches_azurerm() {
+        let body = VirtualNetworkGateway.body(&er_gateway("ErGw1AZ"), None);
+        assert_eq!(
+            body["properties"]["sku"],
+            json!({"name":"ErGw1AZ","tier":"ErGw1AZ"})
+        );
+        assert_eq!(body["properties"]["gatewayType"], "ExpressRoute");
+        assert_eq!(
+            body["properties"]["ipConfigurations"],
+            json!([{"name":"vnetGatewayConfig","properties":{"privateIPAllocationMethod":"Dynamic","subnet":{"id":SUBNET}}}])
+        );
+        assert!(body["properties"].get("vpnGatewayGeneration").is_none());
+        assert!(body["properties"].get("bgpSettings").is_none());
+    }
+
+    #[test]
+    fn state_ignores_unmanaged_bgp_settings() {
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/ergw","name":"ergw",
+          "location":"westeurope","properties":{"gatewayType":"ExpressRoute","vpnType":"RouteBased","sku":{"name":"ErGw1AZ","tier":"ErGw1AZ","capacity":2},
+          "vpnGatewayGeneration":"None","activeActive":false,"enableBgp":false,
+          "ipConfigurations":[{"name":"vnetGatewayConfig","id":"x","properties":{"privateIPAllocationMethod":"Dynamic","subnet":{"id":SUBNET}}}],
+          "bgpSettings":{"asn":65515,"bgpPeeringAddress":"10.0.255.254","peerWeight":0}}});
+        let st = VirtualNetworkGateway.to_state(&resp, &er_gateway("ErGw1AZ").to_json());
+        assert_eq!(st["bgp_settings"], json!([]));
+        assert_eq!(st["generation"], "None");
+        assert_eq!(st["ip_configuration"][0]["subnet_id"], SUBNET);
+        assert_eq!(
+            st["ip_configuration"][0]["public_ip_address_id"],
+            Json::Null
+        );
+    }
+
+    #[test]
+    fn rules() {
+        let mut gw = er_gateway("VpnGw1");
+        let d = VirtualNetworkGateway.validate(&gw);
+        assert!(d.iter().any(|d| d.path == vec!["sku"]
+            && d.code.as_deref() == Some("InvalidGatewaySkuSpecifiedForGatewayDeploymentType")));
+        if let Value::Object(m) = &mut gw {
+            m.insert("sku".into(), "ErGw1AZ".into());
+            m.insert(
+                "ip_configuration".into(),
+                Value::List(vec![obj(&[(
+                    "subnet_id",
+                    SUBNET.replace("GatewaySubnet", "app").into(),
+                )])]),
+            );
+        }
+        let d = VirtualNetworkGateway.validate(&gw);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, vec!["ip_configuration", "0", "subnet_id"]);
+        assert_eq!(d[0].code.as_deref(), Some("InvalidGatewaySubnet"));
+        // lower-case gatewaySubnet works, as in azurerm's own tests
+        if let Value::Object(m) = &mut gw {
+            m.insert(
+                "ip_configuration".into(),
+                Value::List(vec![obj(&[(
+                    "subnet_id",
+                    SUBNET.replace("GatewaySubnet", "gatewaySubnet").into(),
+                )])]),
+            );
+        }
+        assert!(VirtualNetworkGateway.validate(&gw).is_empty());
+        let vpn = obj(&[
+            ("type", "Vpn".into()),
+            ("vpn_type", "PolicyBased".into()),
+            ("sku", "VpnGw1".into()),
+            (
+                "ip_configuration",
+                Value::List(vec![obj(&[
+                    ("subnet_id", SUBNET.into()),
+                    ("public_ip_address_id", "pip".into()),
+                ])]),
+            ),
+        ]);
+        let d = VirtualNetworkGateway.validate(&vpn);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].summary.contains("Basic"));
+        let gen2 = obj(&[
+            ("type", "Vpn".into()),
+            ("generation", "Generation2".into()),
+            ("sku", "VpnGw1".into()),
+            (
+                "ip_configuration",
+                Value::List(vec![obj(&[
+                    ("subnet_id", SUBNET.into()),
+                    ("public_ip_address_id", "pip".into()),
+                ])]),
+            ),
+        ]);
+        assert_eq!(VirtualNetworkGateway.validate(&gen2).len(), 1);
+    }
+}
