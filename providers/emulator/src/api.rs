@@ -299,6 +299,10 @@ pub fn parse_route(path: &str) -> Route {
             sub,
             ns: Some(ns.to_string()),
         },
+        [p, ns, r] if eq(p, "providers") && eq(r, "register") => Route::Providers {
+            sub,
+            ns: Some(ns.to_string()),
+        },
         [r] if eq(r, "resourcegroups") => Route::RgList { sub },
         [r, rg] if eq(r, "resourcegroups") => Route::Rg {
             sub,
