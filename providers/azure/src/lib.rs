@@ -348,3 +348,6 @@ impl Provider for AzureProvider {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;

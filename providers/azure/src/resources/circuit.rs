@@ -80,7 +80,7 @@ impl Kind for Circuit {
                         &["sku", "0", "tier"],
                         format!("{tier:?} is not a circuit SKU tier"),
                     )
-                    .code("InvalidExpressRouteCircuitSkuTier")
+                    .code("InvalidExpressRouteCircuitSku")
                     .hint("use Standard, Premium, Basic or Local"),
                 );
             }
@@ -92,7 +92,7 @@ impl Kind for Circuit {
                         &["sku", "0", "family"],
                         format!("{family:?} is not a circuit SKU family"),
                     )
-                    .code("InvalidExpressRouteCircuitSkuFamily")
+                    .code("InvalidExpressRouteCircuitSku")
                     .hint("use MeteredData or UnlimitedData"),
                 );
             }
@@ -143,7 +143,7 @@ impl Kind for Circuit {
                     &["bandwidth_in_mbps"],
                     format!("{bw} Mbps is not an ExpressRoute circuit bandwidth"),
                 )
-                .code("InvalidBandwidth")
+                .code("InvalidServiceProviderBandwidth")
                 .hint("use one of 50, 100, 200, 500, 1000, 2000, 5000, 10000"),
             );
         }
@@ -185,7 +185,7 @@ impl Kind for Circuit {
         {
             p.diagnostics.push(
                     ProviderDiagnostic::error(&["sku", "0", "family"], "Azure cannot change a circuit from UnlimitedData to MeteredData")
-                        .code("ExpressRouteCircuitSkuFamilyDowngradeNotSupported")
+                        .code("CircuitSkuFamilyDowngradeNotSupported")
                         .detail("Metered → Unlimited is supported in place; Unlimited → Metered is not supported at all")
                         .hint("keep UnlimitedData, or create a new circuit and migrate to it"),
                 );

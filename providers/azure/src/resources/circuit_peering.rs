@@ -149,7 +149,7 @@ impl Kind for CircuitPeering {
                     if !c.host_bits_zero() {
                         out.push(
                             ProviderDiagnostic::error(&[key], format!("{text} has host bits set"))
-                                .code("InvalidPeeringAddressPrefix")
+                                .code("InvalidPeerAddressPrefix")
                                 .hint(format!(
                                     "use the network address, e.g. {}",
                                     network_text(&c)
@@ -160,7 +160,7 @@ impl Kind for CircuitPeering {
                 }
                 _ => out.push(
                     ProviderDiagnostic::error(&[key], format!("{text:?} must be a /30 prefix"))
-                        .code("InvalidPeeringAddressPrefix")
+                        .code("InvalidPeerAddressPrefix")
                         .hint("each link of a peering takes its own /30 (e.g. 192.168.16.252/30)"),
                 ),
             }
@@ -172,7 +172,7 @@ impl Kind for CircuitPeering {
                         &["secondary_peer_address_prefix"],
                         format!("primary and secondary prefixes are both {a}"),
                     )
-                    .code("InvalidPeeringAddressPrefix")
+                    .code("InvalidPeerAddressPrefix")
                     .hint("the secondary link needs a different /30"),
                 );
             }
@@ -190,7 +190,7 @@ impl Kind for CircuitPeering {
             };
             out.push(
                 ProviderDiagnostic::error(&[key], "an IPv4 peering needs both primary_peer_address_prefix and secondary_peer_address_prefix")
-                    .code("InvalidPeeringAddressPrefix"),
+                    .code("InvalidPeerAddressPrefix"),
             );
         }
         if let Some(asn) = config.get("peer_asn").as_f64() {
@@ -217,7 +217,7 @@ impl Kind for CircuitPeering {
         {
             out.push(
                 ProviderDiagnostic::error(&["shared_key"], "shared_key must be 1 to 25 characters")
-                    .code("InvalidSharedKeyLength")
+                    .code("InvalidSharedKey")
                     .hint("the BGP MD5 key of a peering is at most 25 characters"),
             );
         }
@@ -233,7 +233,7 @@ impl Kind for CircuitPeering {
             if !has_prefixes {
                 out.push(
                     ProviderDiagnostic::error(&["microsoft_peering_config"], "MicrosoftPeering needs microsoft_peering_config.advertised_public_prefixes")
-                        .code("MicrosoftPeeringConfigMissing")
+                        .code("InvalidMicrosoftPeeringConfig")
                         .hint("add a microsoft_peering_config block listing the public prefixes you advertise"),
                 );
             }
@@ -438,7 +438,7 @@ pub(crate) fn validate_vlans(resources: &[ResourceView<'_>]) -> Vec<(usize, Prov
                         resources[*first].address
                     ),
                 )
-                .code("VlanIdInUse")
+                .code("VlanIdAlreadyInUse")
                 .hint("every peering on a circuit needs its own VLAN ID"),
             ));
         } else {
@@ -524,7 +524,7 @@ mod tests {
             m.insert("peering_type".into(), "MicrosoftPeering".into());
         }
         let d = CircuitPeering.validate(&ms);
-        assert_eq!(d[0].code.as_deref(), Some("MicrosoftPeeringConfigMissing"));
+        assert_eq!(d[0].code.as_deref(), Some("InvalidMicrosoftPeeringConfig"));
     }
 
     #[test]

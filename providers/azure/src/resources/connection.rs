@@ -249,7 +249,7 @@ impl Kind for Connection {
                 if er_gw != (ct == "ExpressRoute") {
                     p.diagnostics.push(
                         ProviderDiagnostic::error(&["virtual_network_gateway_id"], format!("a {ct} connection cannot use a {gt} gateway"))
-                            .code("InvalidGatewayTypeForConnectionType")
+                            .code("ConnectionTypeNotSupportedByGateway")
                             .hint("ExpressRoute connections need an ExpressRoute gateway; IPsec and Vnet2Vnet need a Vpn gateway"),
                     );
                 }

@@ -106,7 +106,7 @@ impl Kind for Subnet {
                     if gateway && c.bits == 32 && c.len > 29 {
                         out.push(
                             ProviderDiagnostic::error(&path, "GatewaySubnet must be /29 or larger")
-                                .code("GatewaySubnetIsTooSmall")
+                                .code("GatewaySubnetTooSmall")
                                 .hint("use a /27 (required when ExpressRoute and VPN gateways coexist)"),
                         );
                     } else if gateway && c.bits == 32 && c.len > 27 {
@@ -277,7 +277,7 @@ mod tests {
         let d = Subnet.validate(&cfg("GatewaySubnet", "10.0.255.248/30"));
         assert!(
             d.iter()
-                .any(|d| d.code.as_deref() == Some("GatewaySubnetIsTooSmall"))
+                .any(|d| d.code.as_deref() == Some("GatewaySubnetTooSmall"))
         );
         assert!(
             Subnet

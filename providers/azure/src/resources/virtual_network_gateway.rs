@@ -184,13 +184,13 @@ impl Kind for VirtualNetworkGateway {
                         &["generation"],
                         "an ExpressRoute gateway has no VPN generation",
                     )
-                    .code("VpnGatewayGenerationMustBeNoneForNonVpnGateway")
+                    .code("InvalidVpnGatewayGeneration")
                     .hint("remove `generation` or set it to \"None\""),
                 );
             }
         }
         if let Some(sku) = s(config, "sku") {
-            let sku_code = "InvalidGatewaySkuSpecifiedForGatewayDeploymentType";
+            let sku_code = "InvalidGatewaySku";
             if is_er && !one_of(ER_SKUS, sku) {
                 out.push(
                     ProviderDiagnostic::error(
@@ -268,7 +268,7 @@ impl Kind for VirtualNetworkGateway {
                         &["ip_configuration", &idx, "public_ip_address_id"],
                         "a VPN gateway needs a public IP on every ip_configuration",
                     )
-                    .code("VirtualNetworkGatewayPublicIpAddressRequired")
+                    .code("PublicIpAddressRequiredForVpnGateway")
                     .hint("create an azurerm_public_ip (Standard, Static) and reference its id"),
                 );
             }
@@ -302,7 +302,7 @@ impl Kind for VirtualNetworkGateway {
                     &["vpn_type"],
                     "PolicyBased VPN gateways support neither active-active nor BGP",
                 )
-                .code("InvalidGatewaySkuSpecifiedForGatewayDeploymentType"),
+                .code("InvalidGatewaySku"),
             );
         }
         if let Some(bgp) = blocks(config, "bgp_settings").first()
@@ -573,12 +573,59 @@ pub(crate) fn validate_one_per_type(
                         &["type"],
                         "a virtual network can have only one gateway of each type",
                     )
-                    .code("VirtualNetworkGatewayOfSameTypeAlreadyExists")
+                    .code("VnetAlreadyHasGatewayOfSameType")
                     .hint("one Vpn and one ExpressRoute gateway may share a VNet"),
                 ));
             }
         }
         let has_er = gateways.iter().any(|(_, t)| t == "expressroute");
+        let has_vpn = gateways.iter().any(|(_, t)| t == "vpn");
+        if has_er && has_vpn {
+            // Coexistence needs a /27 or larger GatewaySubnet (R2).
+            for (gi, _) in gateways {
+                let Some(subnet_id) = blocks(resources[*gi].value, "ip_configuration")
+                    .first()
+                    .and_then(|c| c.get("subnet_id").as_str())
+                else {
+                    continue;
+                };
+                let want = (
+                    super::id_segment(subnet_id, "resourceGroups").map(str::to_ascii_lowercase),
+                    super::id_segment(subnet_id, "virtualNetworks").map(str::to_ascii_lowercase),
+                    super::id_segment(subnet_id, "subnets").map(str::to_ascii_lowercase),
+                );
+                for (si, r) in resources
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.type_name == "azurerm_subnet")
+                {
+                    let have = (
+                        s(r.value, "resource_group_name").map(str::to_ascii_lowercase),
+                        s(r.value, "virtual_network_name").map(str::to_ascii_lowercase),
+                        s(r.value, "name").map(str::to_ascii_lowercase),
+                    );
+                    if have != want || out.iter().any(|(i, _)| *i == si) {
+                        continue;
+                    }
+                    let too_small = strs(r.value, "address_prefixes")
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|p| super::Cidr::parse(p))
+                        .any(|c| c.bits == 32 && c.len > 27);
+                    if too_small {
+                        out.push((
+                            si,
+                            ProviderDiagnostic::error(
+                                &["address_prefixes", "0"],
+                                "GatewaySubnet must be /27 or larger when ExpressRoute and VPN gateways coexist",
+                            )
+                            .code("GatewaySubnetTooSmall")
+                            .hint("use a /27 GatewaySubnet"),
+                        ));
+                    }
+                }
+            }
+        }
         if has_er {
             for (i, t) in gateways.iter().filter(|(_, t)| t == "vpn") {
                 let _ = t;
@@ -670,8 +717,10 @@ mod tests {
     fn rules() {
         let mut gw = er_gateway("VpnGw1");
         let d = VirtualNetworkGateway.validate(&gw);
-        assert!(d.iter().any(|d| d.path == vec!["sku"]
-            && d.code.as_deref() == Some("InvalidGatewaySkuSpecifiedForGatewayDeploymentType")));
+        assert!(
+            d.iter()
+                .any(|d| d.path == vec!["sku"] && d.code.as_deref() == Some("InvalidGatewaySku"))
+        );
         if let Value::Object(m) = &mut gw {
             m.insert("sku".into(), "ErGw1AZ".into());
             m.insert(
