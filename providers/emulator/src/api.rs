@@ -157,15 +157,9 @@ pub fn check_api_version(
         min.0, min.1, min.2, max.0, max.1, max.2
     );
     let v = v.trim().to_string();
-    let (base, suffix) = match v.split_once('-').and_then(|_| {
-        if v.len() > 10 {
-            Some((v[..10].to_string(), v[10..].to_string()))
-        } else {
-            None
-        }
-    }) {
-        Some((b, s)) => (b, s),
-        None => (v.clone(), String::new()),
+    let (base, suffix) = match (v.get(..10), v.get(10..)) {
+        (Some(b), Some(s)) => (b.to_string(), s.to_string()),
+        _ => (v.clone(), String::new()),
     };
     let Some(date) = parse_date(&base) else {
         return Err(ApiError::bad(
@@ -452,6 +446,14 @@ mod tests {
         assert_eq!(
             chk(q("api-version=2027-01-01")),
             Err("NoRegisteredProviderFound".into())
+        );
+        assert_eq!(
+            chk(q("api-version=2024-05-0\u{e9}x")),
+            Err("InvalidApiVersionParameter".into())
+        );
+        assert_eq!(
+            chk(q("api-version=%E2%82%AC%E2%82%AC%E2%82%AC%E2%82%AC")),
+            Err("InvalidApiVersionParameter".into())
         );
     }
 
