@@ -53,6 +53,31 @@ pub struct EmulatorConfig {
     /// an empty list, so every existing subnet is deleted (in-use ones refused); true keeps the
     /// existing subnets.
     pub vnet_put_without_subnets_keeps_existing: bool,
+    /// Injected faults on ARM requests (never on `/_emulator` or token endpoints). `None` = none.
+    pub faults: Option<FaultConfig>,
+}
+
+/// Fault injection: each ARM request fails with probability `rate`, the kind drawn from a PRNG
+/// seeded with `seed` (deterministic for a given request order). Kinds: 429
+/// `SubscriptionRequestsThrottled` with `Retry-After`, 500 `InternalServerError`, 503
+/// `ServiceUnavailable`, a dropped connection (the response is aborted), and a slow response
+/// (`slow_delay`, then the request is served normally). A faulted request (other than slow) has
+/// no effect on the state, so retrying it is always safe.
+#[derive(Debug, Clone)]
+pub struct FaultConfig {
+    pub seed: u64,
+    pub rate: f64,
+    pub slow_delay: Duration,
+}
+
+impl FaultConfig {
+    pub fn new(seed: u64, rate: f64) -> FaultConfig {
+        FaultConfig {
+            seed,
+            rate,
+            slow_delay: Duration::from_millis(1500),
+        }
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -66,6 +91,7 @@ impl Default for EmulatorConfig {
             er_gateway_requires_slash27: false,
             strict_microsoft_peering_public_prefixes: false,
             vnet_put_without_subnets_keeps_existing: false,
+            faults: None,
         }
     }
 }

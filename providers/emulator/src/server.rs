@@ -28,6 +28,39 @@ pub struct Shared {
     cfg: EmulatorConfig,
     base: String,
     inner: Mutex<Inner>,
+    rng: Mutex<u64>,
+}
+
+enum Fault {
+    Throttle,
+    Internal,
+    Unavailable,
+    Drop,
+    Slow,
+}
+
+/// A response body that fails immediately: hyper aborts the connection.
+struct Broken;
+
+impl futures_core::Stream for Broken {
+    type Item = Result<Bytes, std::io::Error>;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "netform-emulator: injected dropped connection",
+        ))))
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 struct Inner {
@@ -43,11 +76,92 @@ fn file_stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
 impl Shared {
     pub fn new(cfg: EmulatorConfig, base: String, store: Store) -> Shared {
         let stamp = cfg.data_file.as_deref().and_then(file_stamp);
+        let seed = cfg.faults.as_ref().map(|f| f.seed).unwrap_or(0);
         Shared {
             cfg,
             base,
             inner: Mutex::new(Inner { store, stamp }),
+            rng: Mutex::new(seed),
         }
+    }
+
+    fn pick_fault(&self, uri: &Uri) -> Option<Fault> {
+        let f = self.cfg.faults.as_ref()?;
+        if f.rate <= 0.0 || !uri.path().starts_with("/subscriptions") {
+            return None;
+        }
+        let mut st = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let roll = (splitmix(&mut st) >> 11) as f64 / (1u64 << 53) as f64;
+        if roll >= f.rate {
+            return None;
+        }
+        Some(match splitmix(&mut st) % 5 {
+            0 => Fault::Throttle,
+            1 => Fault::Internal,
+            2 => Fault::Unavailable,
+            3 => Fault::Drop,
+            _ => Fault::Slow,
+        })
+    }
+
+    async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        let fault = self.pick_fault(&uri);
+        let mut resp = match fault {
+            None => return self.dispatch(method, uri, headers, body),
+            Some(Fault::Slow) => {
+                let d = self
+                    .cfg
+                    .faults
+                    .as_ref()
+                    .map(|f| f.slow_delay)
+                    .unwrap_or_default();
+                tokio::time::sleep(d).await;
+                return self.dispatch(method, uri, headers, body);
+            }
+            Some(Fault::Throttle) => {
+                let sub = uri.path().split('/').nth(2).unwrap_or("").to_string();
+                let kind = match method {
+                    Method::GET | Method::HEAD => "read",
+                    Method::DELETE => "delete",
+                    _ => "write",
+                };
+                let mut r = ApiError::new(
+                    429,
+                    "SubscriptionRequestsThrottled",
+                    format!("Number of '{kind}' requests for subscription '{sub}' actor 'netform-emulator' exceeded. Please try again after '1' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling"),
+                )
+                .into_response();
+                set_header(r.headers_mut(), "retry-after", "1");
+                r
+            }
+            Some(Fault::Internal) => ApiError::new(
+                500,
+                "InternalServerError",
+                "Encountered internal server error. (injected by netform-emulator)",
+            )
+            .into_response(),
+            Some(Fault::Unavailable) => {
+                let mut r = ApiError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "The service is temporarily unavailable. (injected by netform-emulator)",
+                )
+                .into_response();
+                set_header(r.headers_mut(), "retry-after", "1");
+                r
+            }
+            Some(Fault::Drop) => {
+                let mut r = Response::new(axum::body::Body::from_stream(Broken));
+                set_header(
+                    r.headers_mut(),
+                    "content-type",
+                    "application/json; charset=utf-8",
+                );
+                r
+            }
+        };
+        common_headers(&mut resp, &method, &headers);
+        resp
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -118,7 +232,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let s = shared.clone();
-            async move { s.dispatch(method, uri, headers, body) }
+            async move { s.handle(method, uri, headers, body).await }
         },
     )
 }

@@ -1,5 +1,5 @@
 //! Standalone ARM emulator: `netform-emulator [--port N] [--data FILE] [--time-scale F]
-//! [--auto-provision-secs S] [--strict-peering]`. Prints `listening on http://127.0.0.1:PORT`
+//! [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F]`. Prints `listening on http://127.0.0.1:PORT`
 //! once bound, then serves until killed (Ctrl-C / SIGTERM stop it gracefully).
 
 use std::io::Write;
@@ -7,9 +7,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netform_emulator::{EmulatorConfig, start};
+use netform_emulator::{EmulatorConfig, FaultConfig, start};
 
-const USAGE: &str = "usage: netform-emulator [--port N] [--data FILE] [--time-scale F] [--auto-provision-secs S] [--strict-peering]";
+const USAGE: &str = "usage: netform-emulator [--port N] [--data FILE] [--time-scale F] [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F]";
 
 fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16), String> {
     let mut cfg = EmulatorConfig::default();
@@ -51,6 +51,24 @@ fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16), String> {
                 cfg.auto_provision_after = Some(Duration::from_secs_f64(secs));
             }
             "--strict-peering" => cfg.strict_peering = true,
+            "--fault-seed" => {
+                let v = value("--fault-seed")?;
+                let seed: u64 = v
+                    .parse()
+                    .map_err(|_| format!("invalid --fault-seed '{v}'"))?;
+                let rate = cfg.faults.as_ref().map(|f| f.rate).unwrap_or(0.1);
+                cfg.faults = Some(FaultConfig::new(seed, rate));
+            }
+            "--fault-rate" => {
+                let v = value("--fault-rate")?;
+                let rate: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| (0.0..=1.0).contains(r))
+                    .ok_or_else(|| format!("invalid --fault-rate '{v}' (0..1)"))?;
+                let seed = cfg.faults.as_ref().map(|f| f.seed).unwrap_or(0);
+                cfg.faults = Some(FaultConfig::new(seed, rate));
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument '{other}'")),
         }
