@@ -47,10 +47,10 @@ pub fn decode(schema: &Schema, cfg: &Value) -> Value {
     };
     let mut map = src.clone();
     for (name, attr) in &schema.attributes {
-        if let Some(alias) = attr.aliases.iter().find(|a| map.contains_key(**a)) {
-            if let Some(v) = map.remove(*alias) {
-                map.insert(name.to_string(), v);
-            }
+        if let Some(alias) = attr.aliases.iter().find(|a| map.contains_key(**a))
+            && let Some(v) = map.remove(*alias)
+        {
+            map.insert(name.to_string(), v);
         }
         if !map.contains_key(*name) {
             map.insert(
