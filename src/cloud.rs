@@ -19,6 +19,12 @@ pub struct Cloud {
     pub emulator: Option<RunningEmulator>,
 }
 
+pub fn is_local(endpoint: &str) -> bool {
+    endpoint.contains("://127.0.0.1")
+        || endpoint.contains("://localhost")
+        || endpoint.contains("://[::1]")
+}
+
 pub fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -65,23 +71,28 @@ pub async fn connect(
         }
         emulator = Some(emu);
         s
+    } else if let Some(ep) = endpoint_flag.filter(|ep| is_local(ep)) {
+        // A local endpoint is an emulator: no credentials; the subscription defaults to zeros.
+        let mut s = AzureSettings::for_emulator(ep);
+        if let Some(sub) = provider_block
+            .get("subscription_id")
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| env_lookup("ARM_SUBSCRIPTION_ID"))
+        {
+            s.subscription_id = sub;
+        }
+        s
     } else {
         let mut s = AzureSettings::from_config(provider_block, &env_lookup)?;
         if let Some(ep) = endpoint_flag {
-            // An explicit endpoint that is local is an emulator: no credentials needed.
-            let local = ep.contains("://127.0.0.1") || ep.contains("://localhost") || ep.contains("://[::1]");
-            if local {
-                let sub = s.subscription_id.clone();
-                s = AzureSettings::for_emulator(ep);
-                if !sub.is_empty() {
-                    s.subscription_id = sub;
-                }
-            } else {
-                s.endpoint = ep.trim_end_matches('/').to_string();
-            }
+            s.endpoint = ep.trim_end_matches('/').to_string();
         }
         s
     };
     let provider = AzureProvider::new(settings).map_err(|e| e.message)?;
-    Ok(Cloud { provider: Arc::new(provider), emulator })
+    Ok(Cloud {
+        provider: Arc::new(provider),
+        emulator,
+    })
 }

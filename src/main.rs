@@ -26,7 +26,11 @@ use crate::project::Project;
 use crate::state_file::LocalStateStore;
 
 #[derive(Parser)]
-#[command(name = "netform", version, about = "Azure hybrid networking as code: ExpressRoute with VPN failover")]
+#[command(
+    name = "netform",
+    version,
+    about = "Azure hybrid networking as code: ExpressRoute with VPN failover"
+)]
 struct Cli {
     /// Run as if started in DIR.
     #[arg(long, global = true, value_name = "DIR")]
@@ -108,6 +112,42 @@ struct ApplyArgs {
     /// Read live state before planning (default true).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     refresh: bool,
+    /// Let changes that need a provisioned circuit wait this long for the connectivity
+    /// provider (e.g. 30m, 2h), polling with progress, instead of deferring them.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    wait_for_provider: Option<Duration>,
+}
+
+/// `90s`, `30m`, `2h`, `1h30m` or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration \"{text}\""))?;
+        num.clear();
+        total += n * match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            _ => {
+                return Err(format!(
+                    "invalid duration unit '{c}' in \"{text}\" (use s, m or h)"
+                ));
+            }
+        };
+    }
+    if !num.is_empty() {
+        total += num
+            .parse::<f64>()
+            .map_err(|_| format!("invalid duration \"{text}\""))?;
+    }
+    Ok(Duration::from_secs_f64(total))
 }
 
 #[derive(Subcommand)]
@@ -141,7 +181,10 @@ enum EmulatorCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -171,8 +214,14 @@ impl Ctx {
 
 async fn run(cli: Cli) -> ExitCode {
     let dir = cli.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let ctx = Ctx { dir, color, embedded: cli.emulator, endpoint: cli.arm_endpoint.clone() };
+    let color =
+        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let ctx = Ctx {
+        dir,
+        color,
+        embedded: cli.emulator,
+        endpoint: cli.arm_endpoint.clone(),
+    };
     let result = match cli.command {
         Command::Validate => validate(&ctx).await,
         Command::Plan(args) => plan_cmd(&ctx, args).await,
@@ -195,14 +244,20 @@ async fn run(cli: Cli) -> ExitCode {
 fn parse_vars(args: &VarArgs) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for v in &args.vars {
-        let (k, val) = v.split_once('=').ok_or_else(|| format!("--var expects NAME=VALUE, got \"{v}\""))?;
+        let (k, val) = v
+            .split_once('=')
+            .ok_or_else(|| format!("--var expects NAME=VALUE, got \"{v}\""))?;
         out.insert(k.trim().to_string(), val.to_string());
     }
     Ok(out)
 }
 
 /// Load the project, reporting diagnostics; `None` means stop with exit 1.
-fn load(ctx: &Ctx, vars: &BTreeMap<String, String>, provider: &dyn Provider) -> Result<Option<Project>, String> {
+fn load(
+    ctx: &Ctx,
+    vars: &BTreeMap<String, String>,
+    provider: &dyn Provider,
+) -> Result<Option<Project>, String> {
     let project = Project::load(&ctx.dir, vars, provider)?;
     ctx.report(&project.diagnostics, &project.config.sources);
     if project.diagnostics.has_errors() {
@@ -227,7 +282,9 @@ fn uuid_v4() -> String {
 /// A provider for commands that need schemas but no network.
 fn offline_provider() -> Result<Arc<netform_azure::AzureProvider>, String> {
     let settings = netform_azure::AzureSettings::for_emulator("http://127.0.0.1:9");
-    netform_azure::AzureProvider::new(settings).map(Arc::new).map_err(|e| e.message)
+    netform_azure::AzureProvider::new(settings)
+        .map(Arc::new)
+        .map_err(|e| e.message)
 }
 
 async fn validate(ctx: &Ctx) -> Result<u8, String> {
@@ -244,9 +301,17 @@ async fn validate(ctx: &Ctx) -> Result<u8, String> {
 async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     let vars = parse_vars(&args.vars)?;
     let offline = offline_provider()?;
-    let Some(project) = load(ctx, &vars, offline.as_ref())? else { return Ok(1) };
+    let Some(project) = load(ctx, &vars, offline.as_ref())? else {
+        return Ok(1);
+    };
     let (_store, state) = load_state(ctx)?;
-    let cloud = cloud::connect(&ctx.dir, &project.provider_block, ctx.embedded, ctx.endpoint.as_deref()).await?;
+    let cloud = cloud::connect(
+        &ctx.dir,
+        &project.provider_block,
+        ctx.embedded,
+        ctx.endpoint.as_deref(),
+    )
+    .await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
     let refreshed = if args.refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
@@ -264,13 +329,22 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
         &project.vars,
         &refreshed,
         provider.as_ref(),
-        &PlanOptions { destroy: args.destroy },
+        &PlanOptions {
+            destroy: args.destroy,
+        },
     );
     ctx.report(&diags, &project.config.sources);
     let Some(plan) = plan else { return Ok(1) };
-    print!("{}", render::render_plan(&plan, provider.as_ref(), ctx.style()));
+    print!(
+        "{}",
+        render::render_plan(&plan, provider.as_ref(), ctx.style())
+    );
     shutdown(cloud).await;
-    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }
 
 async fn shutdown(cloud: cloud::Cloud) {
@@ -282,9 +356,17 @@ async fn shutdown(cloud: cloud::Cloud) {
 async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, String> {
     let vars = parse_vars(&args.vars)?;
     let offline = offline_provider()?;
-    let Some(project) = load(ctx, &vars, offline.as_ref())? else { return Ok(1) };
+    let Some(project) = load(ctx, &vars, offline.as_ref())? else {
+        return Ok(1);
+    };
     let (store, state) = load_state(ctx)?;
-    let cloud = cloud::connect(&ctx.dir, &project.provider_block, ctx.embedded, ctx.endpoint.as_deref()).await?;
+    let cloud = cloud::connect(
+        &ctx.dir,
+        &project.provider_block,
+        ctx.embedded,
+        ctx.endpoint.as_deref(),
+    )
+    .await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
     let refreshed = if args.refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
@@ -296,11 +378,20 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     } else {
         state
     };
-    let (plan, diags) =
-        plan::plan(&project.config, &project.graph, &project.vars, &refreshed, provider.as_ref(), &PlanOptions { destroy });
+    let (plan, diags) = plan::plan(
+        &project.config,
+        &project.graph,
+        &project.vars,
+        &refreshed,
+        provider.as_ref(),
+        &PlanOptions { destroy },
+    );
     ctx.report(&diags, &project.config.sources);
     let Some(plan) = plan else { return Ok(1) };
-    print!("{}", render::render_plan(&plan, provider.as_ref(), ctx.style()));
+    print!(
+        "{}",
+        render::render_plan(&plan, provider.as_ref(), ctx.style())
+    );
     if !plan.has_changes() {
         // Still record refreshed attributes and outputs.
         let mut final_state = refreshed;
@@ -321,8 +412,16 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         return Ok(1);
     }
     println!();
-    let observer = Arc::new(progress::TerminalObserver::new());
-    let heartbeat = if ctx.embedded { Duration::from_secs(2) } else { Duration::from_secs(10) };
+    let heartbeat = if ctx.embedded {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(10)
+    };
+    let observer = Arc::new(progress::TerminalObserver::new(heartbeat));
+    // The embedded emulator's simulated connectivity provider acts within seconds: wait for it.
+    let wait_for_provider = args
+        .wait_for_provider
+        .or(ctx.embedded.then(|| cloud::EMBEDDED_AUTO_PROVISION * 15));
     let store: Arc<dyn StateStore> = Arc::new(store);
     let config = Arc::new(project.config.clone());
     let outcome = apply::apply(
@@ -333,9 +432,20 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         provider.clone(),
         store.clone(),
         observer,
-        &ApplyOptions { parallelism: args.parallelism, heartbeat },
+        &ApplyOptions {
+            parallelism: args.parallelism,
+            heartbeat,
+            wait_for_provider,
+            gate_poll: if ctx.embedded || ctx.endpoint.as_deref().is_some_and(cloud::is_local) {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(30)
+            },
+        },
     )
     .await;
+    let succeeded = outcome.succeeded();
+    let deferred = outcome.deferred.clone();
     let mut final_state = outcome.state;
     let out_diags = apply::record_outputs(&project.config, &project.vars, &mut final_state);
     final_state.serial += 1;
@@ -358,11 +468,25 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
             apply::OpKind::Delete => destroyed += 1,
         }
     }
-    if outcome.succeeded() {
+    if succeeded {
         if destroy {
             println!("\nDestroy complete! Resources: {destroyed} destroyed.");
         } else {
-            println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+            println!(
+                "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+            );
+            if !deferred.is_empty() {
+                println!(
+                    "\n{} change(s) wait for the connectivity provider:",
+                    deferred.len()
+                );
+                for (addr, why) in &deferred {
+                    println!("  {addr}: {}", why.reason);
+                }
+                if let Some((_, why)) = deferred.first() {
+                    println!("\nNext step: {}", why.next_step);
+                }
+            }
             print_outputs(&final_state);
         }
         shutdown(cloud).await;
@@ -382,13 +506,24 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
 }
 
 fn confirm(destroy: bool) -> Result<bool, String> {
-    let what = if destroy { "destroy all resources" } else { "perform these actions" };
-    print!("\nDo you want to {what}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let what = if destroy {
+        "destroy all resources"
+    } else {
+        "perform these actions"
+    };
+    print!(
+        "\nDo you want to {what}?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
     let _ = std::io::stdout().flush();
     let mut line = String::new();
-    let n = std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     if n == 0 {
-        return Err("no answer on standard input; pass --auto-approve to apply without confirmation".into());
+        return Err(
+            "no answer on standard input; pass --auto-approve to apply without confirmation".into(),
+        );
     }
     Ok(line.trim() == "yes")
 }
@@ -402,7 +537,10 @@ fn print_outputs(state: &State) {
         if o.sensitive {
             println!("{name} = <sensitive>");
         } else {
-            println!("{name} = {}", render::fmt_value(&netform_engine::Value::from_json(&o.value)));
+            println!(
+                "{name} = {}",
+                render::fmt_value(&netform_engine::Value::from_json(&o.value))
+            );
         }
     }
 }
@@ -415,18 +553,29 @@ fn show(ctx: &Ctx) -> Result<u8, String> {
     }
     let provider = offline_provider()?;
     for r in &state.resources {
-        let Some(inst) = r.instances.first() else { continue };
+        let Some(inst) = r.instances.first() else {
+            continue;
+        };
         println!("# {}.{}:", r.type_name, r.name);
         println!("resource \"{}\" \"{}\" {{", r.type_name, r.name);
         let schema = provider.resource_type(&r.type_name).map(|t| &t.schema);
         if let Some(obj) = inst.attributes.as_object() {
             let width = obj.keys().map(String::len).max().unwrap_or(0);
             for (k, v) in obj {
-                if v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_object().is_some_and(|m| m.is_empty()) {
+                if v.is_null()
+                    || v.as_array().is_some_and(Vec::is_empty)
+                    || v.as_object().is_some_and(|m| m.is_empty())
+                {
                     continue;
                 }
-                let sensitive = schema.and_then(|s| s.attributes.get(k.as_str())).is_some_and(|a| a.sensitive);
-                let text = if sensitive { "(sensitive value)".to_string() } else { render::fmt_value(&netform_engine::Value::from_json(v)) };
+                let sensitive = schema
+                    .and_then(|s| s.attributes.get(k.as_str()))
+                    .is_some_and(|a| a.sensitive);
+                let text = if sensitive {
+                    "(sensitive value)".to_string()
+                } else {
+                    render::fmt_value(&netform_engine::Value::from_json(v))
+                };
                 println!("    {k:<width$} = {text}");
             }
         }
@@ -440,13 +589,19 @@ fn output(ctx: &Ctx, name: Option<String>, json: bool) -> Result<u8, String> {
     let (_, state) = load_state(ctx)?;
     match name {
         Some(n) => {
-            let o = state.outputs.get(&n).ok_or_else(|| format!("output \"{n}\" not found in the state"))?;
+            let o = state
+                .outputs
+                .get(&n)
+                .ok_or_else(|| format!("output \"{n}\" not found in the state"))?;
             if json {
                 println!("{}", o.value);
             } else {
                 match &o.value {
                     serde_json::Value::String(s) => println!("{s}"),
-                    v => println!("{}", render::fmt_value(&netform_engine::Value::from_json(v))),
+                    v => println!(
+                        "{}",
+                        render::fmt_value(&netform_engine::Value::from_json(v))
+                    ),
                 }
             }
         }
@@ -468,7 +623,10 @@ fn print_outputs_plain(state: &State) {
         if o.sensitive {
             println!("{name} = <sensitive>");
         } else {
-            println!("{name} = {}", render::fmt_value(&netform_engine::Value::from_json(&o.value)));
+            println!(
+                "{name} = {}",
+                render::fmt_value(&netform_engine::Value::from_json(&o.value))
+            );
         }
     }
 }
@@ -479,7 +637,12 @@ fn graph(ctx: &Ctx) -> Result<u8, String> {
     let fatal: Vec<Diagnostic> = project
         .diagnostics
         .iter()
-        .filter(|d| d.is_error() && (d.code.as_deref() == Some("netform::cycle") || d.code.as_deref() == Some("netform::syntax") || d.code.as_deref() == Some("netform::undeclared")))
+        .filter(|d| {
+            d.is_error()
+                && (d.code.as_deref() == Some("netform::cycle")
+                    || d.code.as_deref() == Some("netform::syntax")
+                    || d.code.as_deref() == Some("netform::undeclared"))
+        })
         .cloned()
         .collect();
     if !fatal.is_empty() {
@@ -492,7 +655,13 @@ fn graph(ctx: &Ctx) -> Result<u8, String> {
 
 async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
     match cmd {
-        EmulatorCommand::Serve { port, data, time_scale, auto_provision, strict_peering } => {
+        EmulatorCommand::Serve {
+            port,
+            data,
+            time_scale,
+            auto_provision,
+            strict_peering,
+        } => {
             let config = netform_emulator::EmulatorConfig {
                 data_file: data,
                 time_scale,
@@ -501,22 +670,34 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
                 ..netform_emulator::EmulatorConfig::default()
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-            let emu = netform_emulator::start(config, addr).await.map_err(|e| e.to_string())?;
+            let emu = netform_emulator::start(config, addr)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("listening on {}", emu.base_url());
             let _ = std::io::stdout().flush();
             wait_for_shutdown_signal().await;
             emu.shutdown().await;
             Ok(0)
         }
-        EmulatorCommand::Provision { service_key, deprovision } => {
+        EmulatorCommand::Provision {
+            service_key,
+            deprovision,
+        } => {
             let state = if deprovision {
                 netform_emulator::ProviderState::NotProvisioned
             } else {
                 netform_emulator::ProviderState::Provisioned
             };
             if let Some(endpoint) = &ctx.endpoint {
-                let action = if deprovision { "deprovision" } else { "provision" };
-                let url = format!("{}/_emulator/circuits/{service_key}/{action}", endpoint.trim_end_matches('/'));
+                let action = if deprovision {
+                    "deprovision"
+                } else {
+                    "provision"
+                };
+                let url = format!(
+                    "{}/_emulator/circuits/{service_key}/{action}",
+                    endpoint.trim_end_matches('/')
+                );
                 let status = reqwest::Client::new()
                     .post(&url)
                     .send()
@@ -532,12 +713,24 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
                 }
             } else {
                 let file = ctx.dir.join(".netform").join("emulator.json");
-                let found = netform_emulator::set_provider_state_in_file(&file, &service_key, state).map_err(|e| e.to_string())?;
+                let found =
+                    netform_emulator::set_provider_state_in_file(&file, &service_key, state)
+                        .map_err(|e| e.to_string())?;
                 if !found {
-                    return Err(format!("no circuit has service key {service_key} in {}", file.display()));
+                    return Err(format!(
+                        "no circuit has service key {service_key} in {}",
+                        file.display()
+                    ));
                 }
             }
-            println!("Circuit with service key {service_key} is now {}.", if deprovision { "NotProvisioned" } else { "Provisioned" });
+            println!(
+                "Circuit with service key {service_key} is now {}.",
+                if deprovision {
+                    "NotProvisioned"
+                } else {
+                    "Provisioned"
+                }
+            );
             Ok(0)
         }
     }
@@ -546,7 +739,7 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
 async fn wait_for_shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
@@ -557,4 +750,3 @@ async fn wait_for_shutdown_signal() {
     }
     let _ = tokio::signal::ctrl_c().await;
 }
-

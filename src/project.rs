@@ -3,14 +3,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use netform_engine::Value;
 use netform_engine::config::{self, Config, SourceFile};
 use netform_engine::decode::{decode_resource, eval_error, variables};
 use netform_engine::diag::{Diagnostic, DiagnosticsExt};
-use netform_engine::eval::{eval, Scope};
+use netform_engine::eval::{Scope, eval};
 use netform_engine::graph::{self, DependencyGraph};
 use netform_engine::plan::provider_diagnostic;
 use netform_engine::provider::Provider;
-use netform_engine::Value;
 
 pub struct Project {
     pub config: Config,
@@ -23,7 +23,8 @@ pub struct Project {
 
 /// Every `.tf` file of `dir`, sorted by name, as the engine's source files.
 pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -31,13 +32,20 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, String> {
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(format!("no configuration files (*.tf) in {}", dir.display()));
+        return Err(format!(
+            "no configuration files (*.tf) in {}",
+            dir.display()
+        ));
     }
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             Ok(SourceFile { name, text })
         })
         .collect()
@@ -45,7 +53,11 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, String> {
 
 impl Project {
     /// Load for planning: variables must all have values.
-    pub fn load(dir: &Path, var_overrides: &BTreeMap<String, String>, provider: &dyn Provider) -> Result<Project, String> {
+    pub fn load(
+        dir: &Path,
+        var_overrides: &BTreeMap<String, String>,
+        provider: &dyn Provider,
+    ) -> Result<Project, String> {
         let sources = read_sources(dir)?;
         let (config, mut diagnostics) = config::load(sources);
         let (graph, graph_diags) = graph::build(&config);
@@ -54,7 +66,13 @@ impl Project {
         diagnostics.extend(var_diags);
         let provider_block = provider_block(&config, &vars, &mut diagnostics);
         check_types(&config, provider, &mut diagnostics);
-        Ok(Project { config, graph, vars, provider_block, diagnostics })
+        Ok(Project {
+            config,
+            graph,
+            vars,
+            provider_block,
+            diagnostics,
+        })
     }
 
     /// Load for `validate` and `graph`: no state, no network; unset variables are unknown.
@@ -64,7 +82,11 @@ impl Project {
         let (graph, graph_diags) = graph::build(&config);
         diagnostics.extend(graph_diags);
         let (mut vars, var_diags) = variables(&config, &BTreeMap::new());
-        diagnostics.extend(var_diags.into_iter().filter(|d| !d.summary.starts_with("No value for required variable")));
+        diagnostics.extend(
+            var_diags
+                .into_iter()
+                .filter(|d| !d.summary.starts_with("No value for required variable")),
+        );
         for name in config.variables.keys() {
             vars.entry(name.clone()).or_insert(Value::Unknown);
         }
@@ -74,15 +96,35 @@ impl Project {
             let empty = HashMap::new();
             let declared = |a: &netform_engine::addr::ResourceAddress| config.resource(a).is_some();
             for r in &config.resources {
-                let Some(rt) = provider.resource_type(&r.addr.type_name) else { continue };
+                let Some(rt) = provider.resource_type(&r.addr.type_name) else {
+                    continue;
+                };
                 let mut scope = Scope::new(r.file, &vars, &config.locals, &empty, &declared, ".");
-                let decoded = decode_resource(&r.addr.type_name, &rt.schema, &r.body, &r.span, &mut scope, &mut diagnostics);
+                let decoded = decode_resource(
+                    &r.addr.type_name,
+                    &rt.schema,
+                    &r.body,
+                    &r.span,
+                    &mut scope,
+                    &mut diagnostics,
+                );
                 for d in provider.validate(&r.addr.type_name, &decoded.value) {
-                    diagnostics.push(provider_diagnostic(&r.addr, Some(&decoded), Some(r.span.clone()), d));
+                    diagnostics.push(provider_diagnostic(
+                        &r.addr,
+                        Some(&decoded),
+                        Some(r.span.clone()),
+                        d,
+                    ));
                 }
             }
         }
-        Ok(Project { config, graph, vars, provider_block, diagnostics })
+        Ok(Project {
+            config,
+            graph,
+            vars,
+            provider_block,
+            diagnostics,
+        })
     }
 }
 
@@ -90,10 +132,18 @@ fn check_types(config: &Config, provider: &dyn Provider, diags: &mut Vec<Diagnos
     for r in &config.resources {
         if provider.resource_type(&r.addr.type_name).is_none() {
             let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
-            let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", r.addr.type_name))
-                .label(Some(r.span.clone()), "the azurerm provider in netform has no such resource type")
-                .code("netform::unsupported_type");
-            if let Some(s) = netform_engine::diag::did_you_mean(&r.addr.type_name, names.iter().copied()) {
+            let mut d = Diagnostic::error(format!(
+                "Unsupported resource type \"{}\"",
+                r.addr.type_name
+            ))
+            .label(
+                Some(r.span.clone()),
+                "the azurerm provider in netform has no such resource type",
+            )
+            .code("netform::unsupported_type");
+            if let Some(s) =
+                netform_engine::diag::did_you_mean(&r.addr.type_name, names.iter().copied())
+            {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             diags.push(d);
@@ -101,9 +151,15 @@ fn check_types(config: &Config, provider: &dyn Provider, diags: &mut Vec<Diagnos
     }
 }
 
-fn provider_block(config: &Config, vars: &BTreeMap<String, Value>, diags: &mut Vec<Diagnostic>) -> Value {
+fn provider_block(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
     let mut out = BTreeMap::new();
-    let Some(block) = config.provider("azurerm") else { return Value::Object(out) };
+    let Some(block) = config.provider("azurerm") else {
+        return Value::Object(out);
+    };
     let empty = HashMap::new();
     let declared = |_: &netform_engine::addr::ResourceAddress| false;
     for attr in block.body.attributes() {

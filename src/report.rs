@@ -1,6 +1,9 @@
 //! Rendering engine diagnostics with miette: source snippets, labels, help.
 
-use miette::{Diagnostic as MietteDiagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity};
+use miette::{
+    Diagnostic as MietteDiagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan,
+    NamedSource, Severity as MSeverity,
+};
 use netform_engine::config::SourceFile;
 use netform_engine::diag::{Diagnostic, Severity};
 
@@ -25,10 +28,14 @@ impl std::error::Error for Rendered {}
 
 impl MietteDiagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.code.as_ref().map(|c| Box::new(c) as Box<dyn std::fmt::Display>)
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn std::fmt::Display>)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help.as_ref().map(|c| Box::new(c) as Box<dyn std::fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|c| Box::new(c) as Box<dyn std::fmt::Display>)
     }
     fn severity(&self) -> Option<MSeverity> {
         Some(self.severity)
@@ -47,7 +54,9 @@ impl MietteDiagnostic for Rendered {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn MietteDiagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn MietteDiagnostic),
+            ))
         }
     }
 }
@@ -67,7 +76,9 @@ fn build(d: &Diagnostic, sources: &[SourceFile]) -> Rendered {
     let mut labels = Vec::new();
     let mut related: Vec<Rendered> = Vec::new();
     for (i, l) in d.labels.iter().enumerate() {
-        let Some(src) = sources.get(l.span.file) else { continue };
+        let Some(src) = sources.get(l.span.file) else {
+            continue;
+        };
         let start = l.span.range.start.min(src.text.len());
         let len = l.span.range.end.min(src.text.len()).saturating_sub(start);
         let span = if i == 0 {
@@ -77,7 +88,10 @@ fn build(d: &Diagnostic, sources: &[SourceFile]) -> Rendered {
         };
         if Some(l.span.file) == primary_file {
             labels.push(span);
-        } else if let Some(r) = related.iter_mut().find(|r| r.source.as_ref().map(|s| s.name()) == Some(src.name.as_str())) {
+        } else if let Some(r) = related
+            .iter_mut()
+            .find(|r| r.source.as_ref().map(|s| s.name()) == Some(src.name.as_str()))
+        {
             r.labels.push(span);
         } else {
             related.push(Rendered {
@@ -94,12 +108,24 @@ fn build(d: &Diagnostic, sources: &[SourceFile]) -> Rendered {
     let source = primary_file
         .and_then(|f| sources.get(f))
         .map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("hcl"));
-    Rendered { summary, code: d.code.clone(), help: d.help.clone(), severity, source, labels, related }
+    Rendered {
+        summary,
+        code: d.code.clone(),
+        help: d.help.clone(),
+        severity,
+        source,
+        labels,
+        related,
+    }
 }
 
 /// Render diagnostics to a string for stderr.
 pub fn render(diags: &[Diagnostic], sources: &[SourceFile], color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for d in diags {

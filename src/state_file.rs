@@ -13,7 +13,9 @@ pub struct LocalStateStore {
 
 impl LocalStateStore {
     pub fn new(dir: &Path) -> Self {
-        LocalStateStore { path: dir.join("netform.tfstate") }
+        LocalStateStore {
+            path: dir.join("netform.tfstate"),
+        }
     }
 
     fn backup_path(&self) -> PathBuf {
@@ -27,25 +29,40 @@ impl StateStore for LocalStateStore {
     fn load(&self) -> Result<Option<State>, StateError> {
         match fs::read_to_string(&self.path) {
             Ok(text) => State::from_json(&text).map(Some).map_err(|e| match e {
-                StateError::Corrupt(msg) => StateError::Corrupt(format!("{}: {msg}", self.path.display())),
+                StateError::Corrupt(msg) => {
+                    StateError::Corrupt(format!("{}: {msg}", self.path.display()))
+                }
                 other => other,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StateError::Store(format!("cannot read {}: {e}", self.path.display()))),
+            Err(e) => Err(StateError::Store(format!(
+                "cannot read {}: {e}",
+                self.path.display()
+            ))),
         }
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
-        write_atomically(&self.path, state.to_json().as_bytes(), Some(&self.backup_path()))
-            .map_err(|e| StateError::Store(format!("cannot write {}: {e}", self.path.display())))
+        write_atomically(
+            &self.path,
+            state.to_json().as_bytes(),
+            Some(&self.backup_path()),
+        )
+        .map_err(|e| StateError::Store(format!("cannot write {}: {e}", self.path.display())))
     }
 }
 
 /// Write `bytes` to `path` so that a reader sees either the old or the new file, never a
 /// partial one. The current file, if any, is first copied to `backup`.
 pub fn write_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "state".into());
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "state".into());
     let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
     {
         let mut opts = fs::OpenOptions::new();

@@ -7,12 +7,21 @@ use common::Project;
 
 #[test]
 fn every_hcl_snippet_in_the_book_validates() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book").join("src");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("book")
+        .join("src");
     let mut checked = 0;
     let mut failures = Vec::new();
-    let mut pages: Vec<_> = std::fs::read_dir(&dir).expect("book/src").filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut pages: Vec<_> = std::fs::read_dir(&dir)
+        .expect("book/src")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     pages.sort();
-    for page in pages.iter().filter(|p| p.extension().is_some_and(|x| x == "md")) {
+    for page in pages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+    {
         let text = std::fs::read_to_string(page).expect("read page");
         let mut in_block = false;
         let mut block = String::new();
@@ -36,19 +45,33 @@ fn every_hcl_snippet_in_the_book_validates() {
             }
         }
     }
-    assert!(checked >= 3, "expected HCL snippets in the book, found {checked}");
-    assert!(failures.is_empty(), "book snippets that do not validate:\n{}", failures.join("\n"));
+    assert!(
+        checked >= 3,
+        "expected HCL snippets in the book, found {checked}"
+    );
+    assert!(
+        failures.is_empty(),
+        "book snippets that do not validate:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_example_validates() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for entry in std::fs::read_dir(&dir).expect("examples").filter_map(Result::ok) {
+    for entry in std::fs::read_dir(&dir)
+        .expect("examples")
+        .filter_map(Result::ok)
+    {
         if entry.path().is_dir() {
             let name = entry.file_name().to_string_lossy().to_string();
             let p = Project::from_example(&name);
             let run = p.run_env(None, &["validate"], &[]);
-            assert_eq!(run.code, 0, "examples/{name} does not validate:\n{}", run.stderr);
+            assert_eq!(
+                run.code, 0,
+                "examples/{name} does not validate:\n{}",
+                run.stderr
+            );
         }
     }
 }

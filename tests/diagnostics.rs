@@ -54,8 +54,19 @@ resource "azurerm_subnet" "b" {
         let run = p.run(&emu, cmd);
         assert_ne!(run.code, 0, "{cmd:?} must fail");
         assert!(run.stderr.contains("Cycle:"), "{}", run.stderr);
-        assert!(run.stderr.contains("azurerm_subnet.b") && run.stderr.contains("azurerm_virtual_network.a"), "{}", run.stderr);
-        assert!(run.stderr.contains("main.tf:7:") && run.stderr.contains("main.tf:14:"), "both members located:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains("azurerm_subnet.b")
+                && run.stderr.contains("azurerm_virtual_network.a"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("azurerm_virtual_network.a at main.tf:7:1")
+                && run.stderr.contains("azurerm_subnet.b at main.tf:14:1"),
+            "both members located:\n{}",
+            run.stderr
+        );
     }
     assert_state_untouched(&p, &before);
 }
@@ -80,9 +91,19 @@ resource "azurerm_virtual_network" "a" {
     );
     let run = p.run(&emu, &["apply", "--auto-approve"]);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("Reference to undeclared resource \"azurerm_resource_group.hub\""), "{}", run.stderr);
-    assert!(run.stderr.contains("main.tf:11:"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `azurerm_resource_group.rg`"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Reference to undeclared resource \"azurerm_resource_group.hub\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:10:25"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("did you mean `azurerm_resource_group.rg`"),
+        "{}",
+        run.stderr
+    );
     assert_state_untouched(&p, &before);
 }
 
@@ -111,18 +132,32 @@ resource "azurerm_resource_group" "rg" {
     )]);
     let run = p.run_env(None, &["validate"], &[]);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("Unsupported argument \"locaton\""), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `location`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Unsupported argument \"locaton\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `location`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("main.tf:4:"), "{}", run.stderr);
 }
 
 #[test]
 fn corrupt_state_is_refused_and_left_alone() {
     let emu = Emulator::start();
-    let p = Project::from_files(&[("main.tf", BASE), ("netform.tfstate", "{\"version\": 4, \"resources\": [")]);
+    let p = Project::from_files(&[
+        ("main.tf", BASE),
+        ("netform.tfstate", "{\"version\": 4, \"resources\": ["),
+    ]);
     let run = p.run(&emu, &["apply", "--auto-approve"]);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("not valid JSON"), "{}", run.stderr);
-    assert_eq!(p.read("netform.tfstate"), "{\"version\": 4, \"resources\": [");
+    assert_eq!(
+        p.read("netform.tfstate"),
+        "{\"version\": 4, \"resources\": ["
+    );
     assert!(emu.resources().is_empty());
 }

@@ -11,13 +11,20 @@ pub struct ResourceAddress {
 
 impl ResourceAddress {
     pub fn new(type_name: impl Into<String>, name: impl Into<String>) -> Self {
-        ResourceAddress { type_name: type_name.into(), name: name.into() }
+        ResourceAddress {
+            type_name: type_name.into(),
+            name: name.into(),
+        }
     }
 
     /// Parse `type.name`.
     pub fn parse(text: &str) -> Option<Self> {
         let (t, n) = text.split_once('.')?;
-        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
         (valid(t) && valid(n)).then(|| ResourceAddress::new(t, n))
     }
 }

@@ -13,8 +13,8 @@ use crate::addr::ResourceAddress;
 use crate::config::Config;
 use crate::decode::eval_error;
 use crate::diag::{Diagnostic, DiagnosticsExt};
-use crate::eval::{eval, Scope};
-use crate::plan::{decode_config, provider_diagnostic, state_values, Action, Plan};
+use crate::eval::{Scope, eval};
+use crate::plan::{Action, Plan, decode_config, provider_diagnostic, state_values};
 use crate::proposal::propose;
 use crate::provider::{OpContext, PlanChangeRequest, Provider, World};
 use crate::state::{State, StateStore};
@@ -46,13 +46,41 @@ impl OpKind {
 
 #[derive(Debug, Clone)]
 pub enum ApplyEvent {
-    Started { addr: ResourceAddress, op: OpKind },
+    Started {
+        addr: ResourceAddress,
+        op: OpKind,
+    },
     /// A heartbeat or a message from the provider while an operation runs.
-    Progress { addr: ResourceAddress, op: OpKind, elapsed: Duration, message: Option<String> },
-    Completed { addr: ResourceAddress, op: OpKind, elapsed: Duration, id: Option<String> },
-    Failed { addr: ResourceAddress, op: OpKind, error: String },
-    Skipped { addr: ResourceAddress, op: OpKind, because: ResourceAddress },
-    StatePersistFailed { error: String },
+    Progress {
+        addr: ResourceAddress,
+        op: OpKind,
+        elapsed: Duration,
+        message: Option<String>,
+    },
+    Completed {
+        addr: ResourceAddress,
+        op: OpKind,
+        elapsed: Duration,
+        id: Option<String>,
+    },
+    Failed {
+        addr: ResourceAddress,
+        op: OpKind,
+        error: String,
+    },
+    Skipped {
+        addr: ResourceAddress,
+        op: OpKind,
+        because: ResourceAddress,
+    },
+    /// Waiting for something outside netform (the connectivity provider).
+    Deferred {
+        addr: ResourceAddress,
+        reason: String,
+    },
+    StatePersistFailed {
+        error: String,
+    },
 }
 
 /// Receives progress; the CLI draws it, tests record it.
@@ -65,11 +93,20 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// How often to report that an operation is still running.
     pub heartbeat: Duration,
+    /// How long a deferred change may wait for its precondition (the connectivity provider).
+    pub wait_for_provider: Option<Duration>,
+    /// How often a waiting deferred change re-checks its precondition.
+    pub gate_poll: Duration,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, heartbeat: Duration::from_secs(10) }
+        ApplyOptions {
+            parallelism: 10,
+            heartbeat: Duration::from_secs(10),
+            wait_for_provider: None,
+            gate_poll: Duration::from_secs(30),
+        }
     }
 }
 
@@ -80,6 +117,8 @@ pub struct ApplyOutcome {
     /// Errors with the resource they belong to (diagnostics carry spans where there are some).
     pub errors: Vec<Diagnostic>,
     pub skipped: Vec<ResourceAddress>,
+    /// Changes still waiting for a precondition, with why and what to do.
+    pub deferred: Vec<(ResourceAddress, crate::provider::Deferral)>,
 }
 
 impl ApplyOutcome {
@@ -94,6 +133,12 @@ struct Op {
     change: usize,
 }
 
+/// How an operation ended when it did not fail.
+enum Done {
+    Applied,
+    Deferred(crate::provider::Deferral),
+}
+
 /// Everything a running operation needs, shared between tasks.
 struct Shared {
     config: Arc<Config>,
@@ -103,6 +148,8 @@ struct Shared {
     observer: Arc<dyn Observer>,
     state: Mutex<State>,
     heartbeat: Duration,
+    wait_for_provider: Option<Duration>,
+    gate_poll: Duration,
 }
 
 /// Apply `plan` starting from `state`.
@@ -125,6 +172,8 @@ pub async fn apply(
         observer: observer.clone(),
         state: Mutex::new(state),
         heartbeat: options.heartbeat,
+        wait_for_provider: options.wait_for_provider,
+        gate_poll: options.gate_poll,
     });
 
     let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
@@ -139,7 +188,11 @@ pub async fn apply(
         .map(|op| {
             let change = &plan.changes[op.change];
             let value = match op.kind {
-                OpKind::Delete => change.before.as_ref().map(Value::from_json).unwrap_or_default(),
+                OpKind::Delete => change
+                    .before
+                    .as_ref()
+                    .map(Value::from_json)
+                    .unwrap_or_default(),
                 _ => change.after.clone().unwrap_or_default(),
             };
             let mut keys = provider.lock_keys(&op.addr.type_name, &value);
@@ -155,13 +208,19 @@ pub async fn apply(
     let mut completed = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
+    let mut deferred = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut running = 0usize;
     let parallelism = options.parallelism.max(1);
 
     loop {
         // Start what can start: dependencies done, a free slot, no lock held by a running op.
-        ready.sort_by(|a, b| ops[*a].addr.cmp(&ops[*b].addr).then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8))));
+        ready.sort_by(|a, b| {
+            ops[*a]
+                .addr
+                .cmp(&ops[*b].addr)
+                .then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8)))
+        });
         let mut i = 0;
         while i < ready.len() && running < parallelism {
             let idx = ready[i];
@@ -181,7 +240,9 @@ pub async fn apply(
                 (idx, result)
             });
         }
-        let Some(joined) = tasks.join_next().await else { break };
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
         running -= 1;
         let (idx, result) = match joined {
             Ok(r) => r,
@@ -195,7 +256,36 @@ pub async fn apply(
         }
         done[idx] = true;
         match result {
-            Ok(()) => {
+            Ok(Done::Deferred(why)) => {
+                observer.on_event(ApplyEvent::Deferred {
+                    addr: ops[idx].addr.clone(),
+                    reason: why.reason.clone(),
+                });
+                deferred.push((ops[idx].addr.clone(), why.clone()));
+                // Whatever depends on a deferred change waits with it.
+                let mut stack = dependents[idx].clone();
+                while let Some(d) = stack.pop() {
+                    if done[d] {
+                        continue;
+                    }
+                    done[d] = true;
+                    ready.retain(|&r| r != d);
+                    let reason = format!("waits for {}", ops[idx].addr);
+                    observer.on_event(ApplyEvent::Deferred {
+                        addr: ops[d].addr.clone(),
+                        reason: reason.clone(),
+                    });
+                    deferred.push((
+                        ops[d].addr.clone(),
+                        crate::provider::Deferral {
+                            reason,
+                            next_step: why.next_step.clone(),
+                        },
+                    ));
+                    stack.extend(dependents[d].iter().copied());
+                }
+            }
+            Ok(Done::Applied) => {
                 completed.push((ops[idx].addr.clone(), ops[idx].kind));
                 for &d in &dependents[idx] {
                     waiting[d] -= 1;
@@ -229,15 +319,29 @@ pub async fn apply(
     // Outputs from the final state.
     let mut state = match Arc::try_unwrap(shared) {
         Ok(s) => s.state.into_inner().unwrap_or_else(|p| p.into_inner()),
-        Err(arc) => arc.state.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone()),
+        Err(arc) => arc
+            .state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone()),
     };
     skipped.sort();
     skipped.dedup();
-    ApplyOutcome { state: std::mem::replace(&mut state, State::new(String::new())), completed, errors, skipped }
+    ApplyOutcome {
+        state: std::mem::replace(&mut state, State::new(String::new())),
+        completed,
+        errors,
+        skipped,
+        deferred,
+    }
 }
 
 /// Evaluate outputs against `state` and record them in it.
-pub fn record_outputs(config: &Config, vars: &BTreeMap<String, Value>, state: &mut State) -> Vec<Diagnostic> {
+pub fn record_outputs(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    state: &mut State,
+) -> Vec<Diagnostic> {
     let values = state_values(state);
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
     let mut diags = Vec::new();
@@ -248,7 +352,11 @@ pub fn record_outputs(config: &Config, vars: &BTreeMap<String, Value>, state: &m
             Ok(v) if !v.contains_unknown() => {
                 state.outputs.insert(
                     o.name.clone(),
-                    crate::state::OutputState { value: v.to_json(), ty: serde_json::json!(v.type_name()), sensitive: o.sensitive },
+                    crate::state::OutputState {
+                        value: v.to_json(),
+                        ty: serde_json::json!(v.type_name()),
+                        sensitive: o.sensitive,
+                    },
                 );
             }
             Ok(_) => {}
@@ -264,9 +372,6 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
     let mut create_of: HashMap<&ResourceAddress, usize> = HashMap::new();
     let mut delete_of: HashMap<&ResourceAddress, usize> = HashMap::new();
     for (i, c) in plan.changes.iter().enumerate() {
-        if c.deferred.is_some() {
-            continue;
-        }
         let kinds: &[OpKind] = match c.action {
             Action::NoOp => &[],
             Action::Create => &[OpKind::Create],
@@ -277,7 +382,11 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
         };
         for &kind in kinds {
             let idx = ops.len();
-            ops.push(Op { addr: c.addr.clone(), kind, change: i });
+            ops.push(Op {
+                addr: c.addr.clone(),
+                kind,
+                change: i,
+            });
             match kind {
                 OpKind::Delete => delete_of.insert(&c.addr, idx),
                 _ => create_of.insert(&c.addr, idx),
@@ -339,13 +448,21 @@ async fn run_op(
     addr: &ResourceAddress,
     kind: OpKind,
     change: &crate::plan::PlannedChange,
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<Done, Vec<Diagnostic>> {
     let provider = &shared.provider;
     let Some(rt) = provider.resource_type(&addr.type_name) else {
-        return Err(vec![Diagnostic::error(format!("{addr}: unsupported resource type"))]);
+        return Err(vec![Diagnostic::error(format!(
+            "{addr}: unsupported resource type"
+        ))]);
     };
-    shared.observer.on_event(ApplyEvent::Started { addr: addr.clone(), op: kind });
     let started = Instant::now();
+    let gated = change.deferred.is_some() && kind != OpKind::Delete;
+    if !gated {
+        shared.observer.on_event(ApplyEvent::Started {
+            addr: addr.clone(),
+            op: kind,
+        });
+    }
     let timeout = match kind {
         OpKind::Create => rt.timeouts.create,
         OpKind::Update => rt.timeouts.update,
@@ -366,8 +483,15 @@ async fn run_op(
     };
 
     let fail = |error: String, code: Option<String>| {
-        shared.observer.on_event(ApplyEvent::Failed { addr: addr.clone(), op: kind, error: error.clone() });
-        let mut d = Diagnostic::error(format!("{addr}: {} failed: {error}", kind.verb().to_lowercase()));
+        shared.observer.on_event(ApplyEvent::Failed {
+            addr: addr.clone(),
+            op: kind,
+            error: error.clone(),
+        });
+        let mut d = Diagnostic::error(format!(
+            "{addr}: {} failed: {error}",
+            kind.verb().to_lowercase()
+        ));
         let span = shared.config.resource(addr).map(|r| r.span.clone());
         d = d.label(span, "while applying this resource");
         if let Some(code) = code {
@@ -378,76 +502,190 @@ async fn run_op(
 
     match kind {
         OpKind::Delete => {
-            let Some(prior) = change.before.as_ref() else { return Ok(()) };
+            let Some(prior) = change.before.as_ref() else {
+                return Ok(Done::Applied);
+            };
             let fut = provider.delete(&addr.type_name, prior, &ctx);
             match with_heartbeat(shared, addr, kind, started, fut).await {
                 Ok(()) => {
                     persist(shared, |s| {
                         s.remove(addr);
                     });
-                    shared.observer.on_event(ApplyEvent::Completed { addr: addr.clone(), op: kind, elapsed: started.elapsed(), id: None });
-                    Ok(())
+                    shared.observer.on_event(ApplyEvent::Completed {
+                        addr: addr.clone(),
+                        op: kind,
+                        elapsed: started.elapsed(),
+                        id: None,
+                    });
+                    Ok(Done::Applied)
                 }
                 Err(e) => Err(fail(e.message, e.code)),
             }
         }
         OpKind::Create | OpKind::Update => {
-            // Re-evaluate the configuration now that dependencies have their final values.
-            let (values, prior) = {
-                let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-                let prior = match kind {
-                    OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
-                    _ => None,
-                };
-                (state_values(&state), prior)
-            };
-            let mut diags = Vec::new();
-            let Some(decoded) = decode_config(&shared.config, addr, &rt.schema, &shared.vars, &values, &mut diags) else {
-                return Err(vec![Diagnostic::error(format!("{addr}: no longer in the configuration"))]);
-            };
-            if diags.has_errors() {
-                return Err(diags.into_iter().filter(|d| d.is_error()).collect());
-            }
-            let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
-            let world = StateWorld::new(&values, provider.as_ref());
-            let response = provider.plan_change(PlanChangeRequest {
-                type_name: &addr.type_name,
-                prior: prior.as_ref(),
-                config: &decoded.value,
-                proposed,
-                replace,
-                world: &world,
-            });
-            let errs: Vec<Diagnostic> = response
-                .diagnostics
-                .into_iter()
-                .filter(|d| d.severity == crate::provider::Severity::Error)
-                .map(|d| provider_diagnostic(addr, Some(&decoded), shared.config.resource(addr).map(|r| r.span.clone()), d))
-                .collect();
-            if !errs.is_empty() {
-                return Err(errs);
-            }
-            let planned = response.planned;
-            let result = match (kind, prior.as_ref()) {
-                (OpKind::Update, Some(p)) => with_heartbeat(shared, addr, kind, started, provider.update(&addr.type_name, p, &planned, &ctx)).await,
-                _ => with_heartbeat(shared, addr, kind, started, provider.create(&addr.type_name, &planned, &ctx)).await,
-            };
-            match result {
-                Ok(attrs) => {
-                    let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
-                    let sensitive: Vec<serde_json::Value> = rt
-                        .schema
-                        .attributes
-                        .iter()
-                        .filter(|(_, a)| a.sensitive)
-                        .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
-                        .collect();
-                    let deps: Vec<String> = change.dependencies.iter().map(ToString::to_string).collect();
-                    persist(shared, |s| s.set(addr, provider.name(), attrs, sensitive, deps));
-                    shared.observer.on_event(ApplyEvent::Completed { addr: addr.clone(), op: kind, elapsed: started.elapsed(), id });
-                    Ok(())
+            // A deferred change re-checks its precondition against fresh reads of what it
+            // depends on, and waits for it when asked to.
+            let mut announced = !gated;
+            loop {
+                if gated {
+                    refresh_dependencies(shared, change).await;
                 }
-                Err(e) => Err(fail(e.message, e.code)),
+                // Re-evaluate the configuration now that dependencies have their final values.
+                let (values, prior) = {
+                    let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                    let prior = match kind {
+                        OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
+                        _ => None,
+                    };
+                    (state_values(&state), prior)
+                };
+                let mut diags = Vec::new();
+                let Some(decoded) = decode_config(
+                    &shared.config,
+                    addr,
+                    &rt.schema,
+                    &shared.vars,
+                    &values,
+                    &mut diags,
+                ) else {
+                    return Err(vec![Diagnostic::error(format!(
+                        "{addr}: no longer in the configuration"
+                    ))]);
+                };
+                if diags.has_errors() {
+                    return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+                }
+                let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
+                let world = StateWorld::new(&values, provider.as_ref());
+                let response = provider.plan_change(PlanChangeRequest {
+                    type_name: &addr.type_name,
+                    prior: prior.as_ref(),
+                    config: &decoded.value,
+                    proposed,
+                    replace,
+                    world: &world,
+                });
+                let errs: Vec<Diagnostic> = response
+                    .diagnostics
+                    .into_iter()
+                    .filter(|d| d.severity == crate::provider::Severity::Error)
+                    .map(|d| {
+                        provider_diagnostic(
+                            addr,
+                            Some(&decoded),
+                            shared.config.resource(addr).map(|r| r.span.clone()),
+                            d,
+                        )
+                    })
+                    .collect();
+                if !errs.is_empty() {
+                    return Err(errs);
+                }
+                if let Some(why) = response.deferred {
+                    match shared.wait_for_provider {
+                        Some(limit) if started.elapsed() < limit => {
+                            shared.observer.on_event(ApplyEvent::Progress {
+                                addr: addr.clone(),
+                                op: kind,
+                                elapsed: started.elapsed(),
+                                message: Some(format!("waiting: {}", why.reason)),
+                            });
+                            tokio::time::sleep(
+                                shared
+                                    .gate_poll
+                                    .min(limit.saturating_sub(started.elapsed())),
+                            )
+                            .await;
+                            continue;
+                        }
+                        _ => return Ok(Done::Deferred(why)),
+                    }
+                }
+                if !announced {
+                    shared.observer.on_event(ApplyEvent::Started {
+                        addr: addr.clone(),
+                        op: kind,
+                    });
+                    announced = true;
+                }
+                let _ = announced;
+                let planned = response.planned;
+                let result = match (kind, prior.as_ref()) {
+                    (OpKind::Update, Some(p)) => {
+                        with_heartbeat(
+                            shared,
+                            addr,
+                            kind,
+                            started,
+                            provider.update(&addr.type_name, p, &planned, &ctx),
+                        )
+                        .await
+                    }
+                    _ => {
+                        with_heartbeat(
+                            shared,
+                            addr,
+                            kind,
+                            started,
+                            provider.create(&addr.type_name, &planned, &ctx),
+                        )
+                        .await
+                    }
+                };
+                match result {
+                    Ok(attrs) => {
+                        let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                        let sensitive: Vec<serde_json::Value> = rt
+                            .schema
+                            .attributes
+                            .iter()
+                            .filter(|(_, a)| a.sensitive)
+                            .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
+                            .collect();
+                        let deps: Vec<String> = change
+                            .dependencies
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect();
+                        persist(shared, |s| {
+                            s.set(addr, provider.name(), attrs, sensitive, deps)
+                        });
+                        shared.observer.on_event(ApplyEvent::Completed {
+                            addr: addr.clone(),
+                            op: kind,
+                            elapsed: started.elapsed(),
+                            id,
+                        });
+                        return Ok(Done::Applied);
+                    }
+                    Err(e) => return Err(fail(e.message, e.code)),
+                }
+            }
+        }
+    }
+}
+
+/// Read the current attributes of everything `change` depends on into state.
+async fn refresh_dependencies(shared: &Shared, change: &crate::plan::PlannedChange) {
+    for dep in &change.dependencies {
+        let prior = {
+            let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.get(dep).map(|i| i.attributes.clone())
+        };
+        let Some(prior) = prior else { continue };
+        if let Ok(Some(fresh)) = shared.provider.read(&dep.type_name, &prior).await {
+            if fresh != prior {
+                persist(shared, |s| {
+                    if let Some(inst) = s.get(dep).cloned() {
+                        s.set(
+                            dep,
+                            shared.provider.name(),
+                            fresh,
+                            inst.sensitive_attributes,
+                            inst.dependencies,
+                        );
+                    }
+                });
             }
         }
     }
@@ -462,7 +700,10 @@ async fn with_heartbeat<T>(
     fut: impl std::future::Future<Output = T>,
 ) -> T {
     tokio::pin!(fut);
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + shared.heartbeat, shared.heartbeat);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + shared.heartbeat,
+        shared.heartbeat,
+    );
     loop {
         tokio::select! {
             out = &mut fut => return out,
@@ -479,7 +720,9 @@ fn persist(shared: &Shared, change: impl FnOnce(&mut State)) {
     change(&mut state);
     state.serial += 1;
     if let Err(e) = shared.store.save(&state) {
-        shared.observer.on_event(ApplyEvent::StatePersistFailed { error: e.to_string() });
+        shared.observer.on_event(ApplyEvent::StatePersistFailed {
+            error: e.to_string(),
+        });
     }
 }
 
@@ -510,6 +753,8 @@ impl World for StateWorld {
         self.by_id.get(&id.to_ascii_lowercase())
     }
     fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)> {
-        self.planned.get(&id.to_ascii_lowercase()).map(|(t, v)| (t.as_str(), v))
+        self.planned
+            .get(&id.to_ascii_lowercase())
+            .map(|(t, v)| (t.as_str(), v))
     }
 }

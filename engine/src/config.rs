@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use hcl_edit::Span as _;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body};
-use hcl_edit::Span as _;
 
 use crate::addr::ResourceAddress;
-use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, did_you_mean};
 
 /// One source file as read by the CLI.
 #[derive(Debug, Clone)]
@@ -86,18 +86,49 @@ impl Config {
             .map(|i| &self.resources[i])
     }
 
+    /// `file:line:column` (1-based) of a span, for messages that name several places.
+    pub fn location(&self, span: &Span) -> String {
+        let Some(src) = self.sources.get(span.file) else {
+            return "?".into();
+        };
+        let upto = &src.text[..span.range.start.min(src.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto
+            .rfind('\n')
+            .map(|i| upto.len() - i)
+            .unwrap_or(upto.len() + 1);
+        format!("{}:{line}:{col}", src.name)
+    }
+
     /// The `provider "NAME"` block without alias, if any.
     pub fn provider(&self, name: &str) -> Option<&ProviderBlock> {
-        self.providers.iter().find(|p| p.name == name && p.alias.is_none())
+        self.providers
+            .iter()
+            .find(|p| p.name == name && p.alias.is_none())
     }
 }
 
-const TOP_LEVEL_BLOCKS: &[&str] =
-    &["resource", "data", "variable", "locals", "output", "provider", "terraform", "module", "moved", "import", "check", "removed"];
+const TOP_LEVEL_BLOCKS: &[&str] = &[
+    "resource",
+    "data",
+    "variable",
+    "locals",
+    "output",
+    "provider",
+    "terraform",
+    "module",
+    "moved",
+    "import",
+    "check",
+    "removed",
+];
 
 /// Parse every file and build the configuration. Problems are collected, not thrown.
 pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
-    let mut config = Config { sources: Vec::new(), ..Config::default() };
+    let mut config = Config {
+        sources: Vec::new(),
+        ..Config::default()
+    };
     let mut diags = Vec::new();
     for (file, source) in sources.iter().enumerate() {
         match hcl_edit::parser::parse_body(&source.text) {
@@ -108,7 +139,10 @@ pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
                 diags.push(
                     Diagnostic::error("Invalid HCL syntax")
                         .detail(err.message().to_string())
-                        .label(Some(Span::new(file, offset..end)), err.message().to_string())
+                        .label(
+                            Some(Span::new(file, offset..end)),
+                            err.message().to_string(),
+                        )
                         .code("netform::syntax"),
                 );
             }
@@ -137,9 +171,14 @@ fn header_span(file: usize, block: &Block) -> Option<Span> {
 fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diagnostic>) {
     for attr in body.attributes() {
         diags.push(
-            Diagnostic::error(format!("Unexpected top-level argument \"{}\"", attr.key.as_str()))
-                .label(span_of(file, &attr.key), "arguments belong inside a block")
-                .help("top-level items are blocks such as `resource`, `variable`, `locals` or `output`"),
+            Diagnostic::error(format!(
+                "Unexpected top-level argument \"{}\"",
+                attr.key.as_str()
+            ))
+            .label(span_of(file, &attr.key), "arguments belong inside a block")
+            .help(
+                "top-level items are blocks such as `resource`, `variable`, `locals` or `output`",
+            ),
         );
     }
     for block in body.blocks() {
@@ -151,8 +190,11 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                 return true;
             }
             diags.push(
-                Diagnostic::error(format!("A `{kind}` block takes {n} label(s), found {}", labels.len()))
-                    .label(span.clone(), "wrong number of labels"),
+                Diagnostic::error(format!(
+                    "A `{kind}` block takes {n} label(s), found {}",
+                    labels.len()
+                ))
+                .label(span.clone(), "wrong number of labels"),
             );
             false
         };
@@ -183,7 +225,10 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                 }
                 let name = labels[0].to_string();
                 if config.variables.contains_key(&name) {
-                    diags.push(Diagnostic::error(format!("Duplicate variable \"{name}\"")).label(span, "declared again here"));
+                    diags.push(
+                        Diagnostic::error(format!("Duplicate variable \"{name}\""))
+                            .label(span, "declared again here"),
+                    );
                     continue;
                 }
                 let attr_expr = |k: &str| block.body.get_attribute(k).map(|a| a.value.clone());
@@ -212,7 +257,15 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                         );
                         continue;
                     }
-                    config.locals.insert(name.clone(), LocalConfig { name, file, span: lspan, expr: attr.value.clone() });
+                    config.locals.insert(
+                        name.clone(),
+                        LocalConfig {
+                            name,
+                            file,
+                            span: lspan,
+                            expr: attr.value.clone(),
+                        },
+                    );
                 }
             }
             "output" => {

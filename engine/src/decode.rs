@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use hcl_edit::structure::Body;
 
-use crate::config::{span_of, Config};
-use crate::diag::{did_you_mean, Diagnostic, Span};
-use crate::eval::{eval, EvalError, Scope};
+use crate::config::{Config, span_of};
+use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::eval::{EvalError, Scope, eval};
 use crate::schema::{AttrType, Presence, Schema};
 use crate::value::Value;
 
@@ -25,7 +25,9 @@ pub struct Decoded {
 impl Decoded {
     /// The span of `path` or of its nearest ancestor that has one.
     pub fn span_for(&self, path: &[String]) -> Option<Span> {
-        (0..=path.len()).rev().find_map(|n| self.spans.get(&path[..n]).cloned())
+        (0..=path.len())
+            .rev()
+            .find_map(|n| self.spans.get(&path[..n]).cloned())
     }
 }
 
@@ -49,7 +51,17 @@ pub fn decode_resource(
     let mut decoded = Decoded::default();
     decoded.spans.insert(Vec::new(), header.clone());
     let mut path = Vec::new();
-    decoded.value = decode_body(type_name, schema, body, header, scope, diags, &mut decoded.spans, &mut path, true);
+    decoded.value = decode_body(
+        type_name,
+        schema,
+        body,
+        header,
+        scope,
+        diags,
+        &mut decoded.spans,
+        &mut path,
+        true,
+    );
     decoded
 }
 
@@ -74,7 +86,9 @@ fn decode_body(
         }
         let Some((name, attr_schema, via_alias)) = schema.resolve_attr(key) else {
             let mut d = Diagnostic::error(format!("Unsupported argument \"{key}\""))
-                .detail(format!("An argument named \"{key}\" is not expected here ({type_name})."))
+                .detail(format!(
+                    "An argument named \"{key}\" is not expected here ({type_name})."
+                ))
                 .label(span_of(file, &attr.key), "unknown argument")
                 .code("netform::unsupported_argument");
             if let Some(s) = did_you_mean(key, schema.names()) {
@@ -87,13 +101,17 @@ fn decode_body(
             diags.push(
                 Diagnostic::warning(format!("Argument \"{key}\" is deprecated"))
                     .label(span_of(file, &attr.key), format!("renamed to `{name}`"))
-                    .help(format!("rename it to `{name}`; azurerm removed the old name")),
+                    .help(format!(
+                        "rename it to `{name}`; azurerm removed the old name"
+                    )),
             );
         }
         if attr_schema.presence == Presence::Computed {
             diags.push(
-                Diagnostic::error(format!("Value for unconfigurable attribute \"{name}\""))
-                    .label(span_of(file, &attr.key), "set by Azure, not by configuration"),
+                Diagnostic::error(format!("Value for unconfigurable attribute \"{name}\"")).label(
+                    span_of(file, &attr.key),
+                    "set by Azure, not by configuration",
+                ),
             );
             continue;
         }
@@ -132,7 +150,9 @@ fn decode_body(
                 }
                 d
             };
-            d = d.label(span_of(file, &block.ident), "not expected here").code("netform::unsupported_block");
+            d = d
+                .label(span_of(file, &block.ident), "not expected here")
+                .code("netform::unsupported_block");
             diags.push(d);
             continue;
         };
@@ -144,7 +164,17 @@ fn decode_body(
         if path.len() == 2 {
             spans.entry(vec![name.to_string()]).or_insert(bspan.clone());
         }
-        let v = decode_body(type_name, &block_schema.body, &block.body, &bspan, scope, diags, spans, path, false);
+        let v = decode_body(
+            type_name,
+            &block_schema.body,
+            &block.body,
+            &bspan,
+            scope,
+            diags,
+            spans,
+            path,
+            false,
+        );
         items.push(v);
         path.pop();
         path.pop();
@@ -153,13 +183,21 @@ fn decode_body(
         let items = blocks.remove(name).unwrap_or_default();
         if items.len() < block_schema.min_items {
             diags.push(
-                Diagnostic::error(format!("Missing required block \"{name}\""))
-                    .label(Some(header.clone()), format!("add a `{name} {{ ... }}` block")),
+                Diagnostic::error(format!("Missing required block \"{name}\"")).label(
+                    Some(header.clone()),
+                    format!("add a `{name} {{ ... }}` block"),
+                ),
             );
         } else if items.len() > block_schema.max_items {
             diags.push(
-                Diagnostic::error(format!("Too many \"{name}\" blocks"))
-                    .label(Some(header.clone()), format!("at most {} allowed, found {}", block_schema.max_items, items.len())),
+                Diagnostic::error(format!("Too many \"{name}\" blocks")).label(
+                    Some(header.clone()),
+                    format!(
+                        "at most {} allowed, found {}",
+                        block_schema.max_items,
+                        items.len()
+                    ),
+                ),
             );
         }
         out.insert(name.to_string(), Value::List(items));
@@ -171,7 +209,9 @@ fn decode_body(
         if attr.presence == Presence::Required {
             diags.push(
                 Diagnostic::error(format!("Missing required argument \"{name}\""))
-                    .detail(format!("The argument \"{name}\" is required, but no definition was found."))
+                    .detail(format!(
+                        "The argument \"{name}\" is required, but no definition was found."
+                    ))
                     .label(Some(header.clone()), format!("`{name}` must be set here")),
             );
         } else if let Some(default) = &attr.default {
@@ -189,9 +229,11 @@ pub fn convert(value: Value, ty: &AttrType) -> Result<Value, String> {
         (Value::Number(n), AttrType::String) => Ok(Value::String(crate::value::format_number(n))),
         (Value::Bool(b), AttrType::String) => Ok(Value::String(b.to_string())),
         (Value::Number(n), AttrType::Number) => Ok(Value::Number(n)),
-        (Value::String(s), AttrType::Number) => {
-            s.trim().parse().map(Value::Number).map_err(|_| format!("a number is required, got \"{s}\""))
-        }
+        (Value::String(s), AttrType::Number) => s
+            .trim()
+            .parse()
+            .map(Value::Number)
+            .map_err(|_| format!("a number is required, got \"{s}\"")),
         (Value::Bool(b), AttrType::Bool) => Ok(Value::Bool(b)),
         (Value::String(s), AttrType::Bool) => match s.as_str() {
             "true" => Ok(Value::Bool(true)),
@@ -216,7 +258,11 @@ pub fn convert(value: Value, ty: &AttrType) -> Result<Value, String> {
             }
             Ok(Value::Object(out))
         }
-        (v, ty) => Err(format!("{} required, got {}", type_label(ty), v.type_name())),
+        (v, ty) => Err(format!(
+            "{} required, got {}",
+            type_label(ty),
+            v.type_name()
+        )),
     }
 }
 
@@ -232,7 +278,10 @@ fn type_label(ty: &AttrType) -> String {
 }
 
 /// Values of the root module's variables: `--var` overrides, then defaults.
-pub fn variables(config: &Config, overrides: &BTreeMap<String, String>) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
+pub fn variables(
+    config: &Config,
+    overrides: &BTreeMap<String, String>,
+) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
     let mut out = BTreeMap::new();
     let mut diags = Vec::new();
     let empty_vars = BTreeMap::new();
@@ -272,23 +321,43 @@ pub fn variables(config: &Config, overrides: &BTreeMap<String, String>) -> (BTre
                 Some("string") | None => Value::String(raw.clone()),
                 Some(_) => match hcl_edit::parser::parse_expr(raw) {
                     Ok(expr) => {
-                        let mut scope = Scope::new(var.file, &empty_vars, &empty_locals, &empty_resources, &declared, ".");
+                        let mut scope = Scope::new(
+                            var.file,
+                            &empty_vars,
+                            &empty_locals,
+                            &empty_resources,
+                            &declared,
+                            ".",
+                        );
                         match eval(&expr, &mut scope) {
                             Ok(v) => v,
                             Err(e) => {
-                                diags.push(Diagnostic::error(format!("Invalid value for variable \"{name}\": {}", e.message)));
+                                diags.push(Diagnostic::error(format!(
+                                    "Invalid value for variable \"{name}\": {}",
+                                    e.message
+                                )));
                                 continue;
                             }
                         }
                     }
                     Err(e) => {
-                        diags.push(Diagnostic::error(format!("Invalid value for variable \"{name}\": {}", e.message())));
+                        diags.push(Diagnostic::error(format!(
+                            "Invalid value for variable \"{name}\": {}",
+                            e.message()
+                        )));
                         continue;
                     }
                 },
             }
         } else if let Some(default) = &var.default {
-            let mut scope = Scope::new(var.file, &empty_vars, &empty_locals, &empty_resources, &declared, ".");
+            let mut scope = Scope::new(
+                var.file,
+                &empty_vars,
+                &empty_locals,
+                &empty_resources,
+                &declared,
+                ".",
+            );
             match eval(default, &mut scope) {
                 Ok(v) => v,
                 Err(e) => {

@@ -47,11 +47,17 @@ impl Diagnostic {
         }
     }
     pub fn warning(summary: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Self::error(summary) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Self::error(summary)
+        }
     }
     pub fn label(mut self, span: Option<Span>, text: impl Into<String>) -> Self {
         if let Some(span) = span {
-            self.labels.push(Label { span, text: text.into() });
+            self.labels.push(Label {
+                span,
+                text: text.into(),
+            });
         }
         self
     }
@@ -84,7 +90,10 @@ impl DiagnosticsExt for [Diagnostic] {
 }
 
 /// The closest candidate for a "did you mean" hint, if any is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(name, c), c))
@@ -113,7 +122,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(did_you_mean("bandwith_in_mbps", ["bandwidth_in_mbps", "sku"]), Some("bandwidth_in_mbps"));
+        assert_eq!(
+            did_you_mean("bandwith_in_mbps", ["bandwidth_in_mbps", "sku"]),
+            Some("bandwidth_in_mbps")
+        );
         assert_eq!(did_you_mean("zzz", ["bandwidth_in_mbps"]), None);
     }
 }

@@ -4,15 +4,15 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
+use hcl_edit::Span as _;
 use hcl_edit::expr::{BinaryOperator, Expression, TraversalOperator, UnaryOperator};
 use hcl_edit::template::{Directive, Element, Template};
-use hcl_edit::Span as _;
 
 use crate::addr::ResourceAddress;
 use crate::config::LocalConfig;
 use crate::diag::Span;
 use crate::functions;
-use crate::value::{format_number, Value};
+use crate::value::{Value, format_number};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalError {
@@ -23,7 +23,11 @@ pub struct EvalError {
 
 impl EvalError {
     fn new(message: impl Into<String>, span: Option<Span>) -> Self {
-        EvalError { message: message.into(), span, help: None }
+        EvalError {
+            message: message.into(),
+            span,
+            help: None,
+        }
     }
 }
 
@@ -51,7 +55,16 @@ impl<'a> Scope<'a> {
         declared: &'a dyn Fn(&ResourceAddress) -> bool,
         path_module: &'a str,
     ) -> Self {
-        Scope { file, vars, locals, resources, declared, path_module, bindings: Vec::new(), depth: Cell::new(0) }
+        Scope {
+            file,
+            vars,
+            locals,
+            resources,
+            declared,
+            path_module,
+            bindings: Vec::new(),
+            depth: Cell::new(0),
+        }
     }
 
     fn span(&self, node: &impl hcl_edit::Span) -> Option<Span> {
@@ -59,7 +72,11 @@ impl<'a> Scope<'a> {
     }
 
     fn lookup_binding(&self, name: &str) -> Option<&Value> {
-        self.bindings.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     fn with_file(&self, file: usize) -> Scope<'a> {
@@ -98,7 +115,10 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
                     hcl_edit::expr::ObjectKey::Expression(e) => match eval(e, scope)? {
                         Value::Unknown => return Ok(Value::Unknown),
                         v => v.to_template_string().ok_or_else(|| {
-                            EvalError::new(format!("object key must be a string, got {}", v.type_name()), scope.span(e))
+                            EvalError::new(
+                                format!("object key must be a string, got {}", v.type_name()),
+                                scope.span(e),
+                            )
                         })?,
                     },
                 };
@@ -133,7 +153,10 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
                 }
             }
             functions::call(name, args).map_err(|e| {
-                let mut err = EvalError::new(format!("in function {name}(): {}", e.message), scope.span(call.as_ref()));
+                let mut err = EvalError::new(
+                    format!("in function {name}(): {}", e.message),
+                    scope.span(call.as_ref()),
+                );
                 err.help = e.help;
                 err
             })
@@ -145,7 +168,10 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
                     let root = v.as_str();
                     if let (Some(first), true) = (t.operators.first(), needs_attr(root, scope)) {
                         let TraversalOperator::GetAttr(attr) = first.value() else {
-                            return Err(EvalError::new(format!("`{root}` must be followed by an attribute name"), scope.span(v)));
+                            return Err(EvalError::new(
+                                format!("`{root}` must be followed by an attribute name"),
+                                scope.span(v),
+                            ));
                         };
                         let span = match (v.span(), attr.span()) {
                             (Some(a), Some(b)) => Some(Span::new(scope.file, a.start..b.end)),
@@ -164,10 +190,9 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
             let v = eval(&op.expr, scope)?;
             match (op.operator.value(), v) {
                 (_, Value::Unknown) => Ok(Value::Unknown),
-                (UnaryOperator::Neg, v) => v
-                    .as_f64()
-                    .map(|n| Value::Number(-n))
-                    .ok_or_else(|| EvalError::new("unary minus needs a number", scope.span(op.as_ref()))),
+                (UnaryOperator::Neg, v) => v.as_f64().map(|n| Value::Number(-n)).ok_or_else(|| {
+                    EvalError::new("unary minus needs a number", scope.span(op.as_ref()))
+                }),
                 (UnaryOperator::Not, v) => v
                     .as_bool()
                     .map(|b| Value::Bool(!b))
@@ -178,7 +203,8 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
             let lhs = eval(&op.lhs_expr, scope)?;
             // Short-circuit as Terraform does not, but it is harmless and avoids needless errors.
             let rhs = eval(&op.rhs_expr, scope)?;
-            binary(*op.operator.value(), lhs, rhs).map_err(|m| EvalError::new(m, scope.span(op.as_ref())))
+            binary(*op.operator.value(), lhs, rhs)
+                .map_err(|m| EvalError::new(m, scope.span(op.as_ref())))
         }
         Expression::ForExpr(f) => eval_for(f, scope),
     }
@@ -188,15 +214,21 @@ fn needs_attr(root: &str, scope: &Scope<'_>) -> bool {
     if scope.lookup_binding(root).is_some() {
         return false;
     }
-    matches!(root, "var" | "local" | "path" | "terraform" | "count" | "each" | "self") || root.contains('_')
+    matches!(
+        root,
+        "var" | "local" | "path" | "terraform" | "count" | "each" | "self"
+    ) || root.contains('_')
 }
 
 fn eval_root(name: &str, span: Option<Span>, scope: &Scope<'_>) -> Result<Value> {
     if let Some(v) = scope.lookup_binding(name) {
         return Ok(v.clone());
     }
-    Err(EvalError::new(format!("Unknown variable `{name}`"), span)
-        .with_help("references look like `var.name`, `local.name` or `resource_type.name.attribute`"))
+    Err(
+        EvalError::new(format!("Unknown variable `{name}`"), span).with_help(
+            "references look like `var.name`, `local.name` or `resource_type.name.attribute`",
+        ),
+    )
 }
 
 impl EvalError {
@@ -209,15 +241,24 @@ impl EvalError {
 fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> Result<Value> {
     match root {
         "var" => scope.vars.get(name).cloned().ok_or_else(|| {
-            EvalError::new(format!("Reference to undeclared input variable \"{name}\""), span)
-                .with_help(format!("declare it with `variable \"{name}\" {{}}`"))
+            EvalError::new(
+                format!("Reference to undeclared input variable \"{name}\""),
+                span,
+            )
+            .with_help(format!("declare it with `variable \"{name}\" {{}}`"))
         }),
         "local" => {
             let Some(local) = scope.locals.get(name) else {
-                return Err(EvalError::new(format!("Reference to undeclared local value \"{name}\""), span));
+                return Err(EvalError::new(
+                    format!("Reference to undeclared local value \"{name}\""),
+                    span,
+                ));
             };
             if scope.depth.get() > 64 {
-                return Err(EvalError::new(format!("local.{name} refers to itself"), span));
+                return Err(EvalError::new(
+                    format!("local.{name} refers to itself"),
+                    span,
+                ));
             }
             let mut inner = scope.with_file(local.file);
             inner.depth.set(scope.depth.get() + 1);
@@ -225,13 +266,22 @@ fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> 
         }
         "path" => match name {
             "module" | "root" | "cwd" => Ok(Value::String(scope.path_module.to_string())),
-            _ => Err(EvalError::new(format!("Unknown path attribute `path.{name}`"), span)),
+            _ => Err(EvalError::new(
+                format!("Unknown path attribute `path.{name}`"),
+                span,
+            )),
         },
         "terraform" => match name {
             "workspace" => Ok(Value::String("default".into())),
-            _ => Err(EvalError::new(format!("Unknown attribute `terraform.{name}`"), span)),
+            _ => Err(EvalError::new(
+                format!("Unknown attribute `terraform.{name}`"),
+                span,
+            )),
         },
-        "count" | "each" | "self" => Err(EvalError::new(format!("`{root}.{name}` is not available here"), span)),
+        "count" | "each" | "self" => Err(EvalError::new(
+            format!("`{root}.{name}` is not available here"),
+            span,
+        )),
         type_name => {
             let addr = ResourceAddress::new(type_name, name);
             if let Some(v) = scope.resources.get(&addr) {
@@ -240,8 +290,12 @@ fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> 
             if (scope.declared)(&addr) {
                 Ok(Value::Unknown)
             } else {
-                Err(EvalError::new(format!("Reference to undeclared resource \"{addr}\""), span)
-                    .with_help(format!("declare it with `resource \"{type_name}\" \"{name}\" {{ ... }}`")))
+                Err(
+                    EvalError::new(format!("Reference to undeclared resource \"{addr}\""), span)
+                        .with_help(format!(
+                            "declare it with `resource \"{type_name}\" \"{name}\" {{ ... }}`"
+                        )),
+                )
             }
         }
     }
@@ -256,12 +310,16 @@ fn apply_operators(
     while i < ops.len() {
         let op = &ops[i];
         match op.value() {
-            TraversalOperator::GetAttr(attr) => value = get_attr(value, attr.as_str(), scope.span(op))?,
+            TraversalOperator::GetAttr(attr) => {
+                value = get_attr(value, attr.as_str(), scope.span(op))?
+            }
             TraversalOperator::Index(idx) => {
                 let key = eval(idx, scope)?;
                 value = index(value, &key, scope.span(op))?;
             }
-            TraversalOperator::LegacyIndex(n) => value = index(value, &Value::Number(*n.value() as f64), scope.span(op))?,
+            TraversalOperator::LegacyIndex(n) => {
+                value = index(value, &Value::Number(*n.value() as f64), scope.span(op))?
+            }
             TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                 let rest = &ops[i + 1..];
                 let items = match value {
@@ -286,14 +344,26 @@ fn get_attr(value: Value, name: &str, span: Option<Span>) -> Result<Value> {
     match value {
         Value::Unknown => Ok(Value::Unknown),
         Value::Object(mut map) => map.remove(name).ok_or_else(|| {
-            let mut e = EvalError::new(format!("This object does not have an attribute named \"{name}\""), span);
+            let mut e = EvalError::new(
+                format!("This object does not have an attribute named \"{name}\""),
+                span,
+            );
             if let Some(s) = crate::diag::did_you_mean(name, map.keys().map(String::as_str)) {
                 e.help = Some(format!("did you mean `{s}`?"));
             }
             e
         }),
-        Value::Null => Err(EvalError::new(format!("Attempt to get attribute \"{name}\" from a null value"), span)),
-        other => Err(EvalError::new(format!("Can't access attribute \"{name}\" on a {}", other.type_name()), span)),
+        Value::Null => Err(EvalError::new(
+            format!("Attempt to get attribute \"{name}\" from a null value"),
+            span,
+        )),
+        other => Err(EvalError::new(
+            format!(
+                "Can't access attribute \"{name}\" on a {}",
+                other.type_name()
+            ),
+            span,
+        )),
     }
 }
 
@@ -302,11 +372,17 @@ fn index(value: Value, key: &Value, span: Option<Span>) -> Result<Value> {
         (Value::Unknown, _) | (_, Value::Unknown) => Ok(Value::Unknown),
         (Value::List(mut items), k) => {
             let len = items.len();
-            let i = k
-                .as_i64()
-                .ok_or_else(|| EvalError::new(format!("list index must be a whole number, got {k}"), span.clone()))?;
+            let i = k.as_i64().ok_or_else(|| {
+                EvalError::new(
+                    format!("list index must be a whole number, got {k}"),
+                    span.clone(),
+                )
+            })?;
             if i < 0 || i as usize >= len {
-                return Err(EvalError::new(format!("Invalid index {i}: the list has {len} element(s)"), span));
+                return Err(EvalError::new(
+                    format!("Invalid index {i}: the list has {len} element(s)"),
+                    span,
+                ));
             }
             Ok(items.swap_remove(i as usize))
         }
@@ -314,10 +390,17 @@ fn index(value: Value, key: &Value, span: Option<Span>) -> Result<Value> {
             let key = k
                 .to_template_string()
                 .ok_or_else(|| EvalError::new("map key must be a string", span.clone()))?;
-            map.remove(&key)
-                .ok_or_else(|| EvalError::new(format!("The given key \"{key}\" does not exist in this map"), span))
+            map.remove(&key).ok_or_else(|| {
+                EvalError::new(
+                    format!("The given key \"{key}\" does not exist in this map"),
+                    span,
+                )
+            })
         }
-        (other, _) => Err(EvalError::new(format!("Can't index into a {}", other.type_name()), span)),
+        (other, _) => Err(EvalError::new(
+            format!("Can't index into a {}", other.type_name()),
+            span,
+        )),
     }
 }
 
@@ -326,11 +409,21 @@ fn binary(op: BinaryOperator, lhs: Value, rhs: Value) -> std::result::Result<Val
     if lhs.is_unknown() || rhs.is_unknown() {
         return Ok(Value::Unknown);
     }
-    let num = |v: &Value| v.as_f64().ok_or_else(|| format!("operator {op:?} needs numbers, got {}", v.type_name()));
-    let boolean = |v: &Value| v.as_bool().ok_or_else(|| format!("operator {op:?} needs bools, got {}", v.type_name()));
+    let num = |v: &Value| {
+        v.as_f64()
+            .ok_or_else(|| format!("operator {op:?} needs numbers, got {}", v.type_name()))
+    };
+    let boolean = |v: &Value| {
+        v.as_bool()
+            .ok_or_else(|| format!("operator {op:?} needs bools, got {}", v.type_name()))
+    };
     Ok(match op {
-        Eq => Value::Bool(crate::proposal::loosely_equal(&lhs, &rhs) && lhs.type_name() == rhs.type_name()),
-        NotEq => Value::Bool(!(crate::proposal::loosely_equal(&lhs, &rhs) && lhs.type_name() == rhs.type_name())),
+        Eq => Value::Bool(
+            crate::proposal::loosely_equal(&lhs, &rhs) && lhs.type_name() == rhs.type_name(),
+        ),
+        NotEq => Value::Bool(
+            !(crate::proposal::loosely_equal(&lhs, &rhs) && lhs.type_name() == rhs.type_name()),
+        ),
         Less => Value::Bool(num(&lhs)? < num(&rhs)?),
         LessEq => Value::Bool(num(&lhs)? <= num(&rhs)?),
         Greater => Value::Bool(num(&lhs)? > num(&rhs)?),
@@ -365,17 +458,29 @@ fn eval_template(template: &Template, scope: &mut Scope<'_>) -> Result<Value> {
     let mut out = String::new();
     let mut unknown = false;
     render_template(template, scope, &mut out, &mut unknown)?;
-    Ok(if unknown { Value::Unknown } else { Value::String(out) })
+    Ok(if unknown {
+        Value::Unknown
+    } else {
+        Value::String(out)
+    })
 }
 
-fn render_template(template: &Template, scope: &mut Scope<'_>, out: &mut String, unknown: &mut bool) -> Result<()> {
+fn render_template(
+    template: &Template,
+    scope: &mut Scope<'_>,
+    out: &mut String,
+    unknown: &mut bool,
+) -> Result<()> {
     for element in template.iter() {
         match element {
             Element::Literal(s) => out.push_str(s.value()),
             Element::Interpolation(i) => match eval(&i.expr, scope)? {
                 Value::Unknown => *unknown = true,
                 Value::Null => {
-                    return Err(EvalError::new("Invalid template interpolation value: the value is null", scope.span(&i.expr)))
+                    return Err(EvalError::new(
+                        "Invalid template interpolation value: the value is null",
+                        scope.span(&i.expr),
+                    ));
                 }
                 v => match v.to_template_string() {
                     Some(s) => out.push_str(&s),
@@ -406,7 +511,13 @@ fn render_template(template: &Template, scope: &mut Scope<'_>, out: &mut String,
                     let f = &dir.for_expr;
                     let collection = eval(&f.collection_expr, scope)?;
                     for (k, v) in iterate(collection, scope.span(&f.collection_expr))? {
-                        let pushed = bind(scope, f.key_var.as_ref().map(|k| k.as_str()), f.value_var.as_str(), k, v);
+                        let pushed = bind(
+                            scope,
+                            f.key_var.as_ref().map(|k| k.as_str()),
+                            f.value_var.as_str(),
+                            k,
+                            v,
+                        );
                         let r = render_template(&f.template, scope, out, unknown);
                         scope.bindings.truncate(scope.bindings.len() - pushed);
                         r?;
@@ -418,7 +529,13 @@ fn render_template(template: &Template, scope: &mut Scope<'_>, out: &mut String,
     Ok(())
 }
 
-fn bind(scope: &mut Scope<'_>, key_var: Option<&str>, value_var: &str, k: Value, v: Value) -> usize {
+fn bind(
+    scope: &mut Scope<'_>,
+    key_var: Option<&str>,
+    value_var: &str,
+    k: Value,
+    v: Value,
+) -> usize {
     let mut pushed = 0;
     if let Some(kv) = key_var {
         scope.bindings.push((kv.to_string(), k));
@@ -430,11 +547,24 @@ fn bind(scope: &mut Scope<'_>, key_var: Option<&str>, value_var: &str, k: Value,
 
 fn iterate(collection: Value, span: Option<Span>) -> Result<Vec<(Value, Value)>> {
     match collection {
-        Value::List(items) => Ok(items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect()),
-        Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        Value::List(items) => Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (Value::Number(i as f64), v))
+            .collect()),
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(k, v)| (Value::String(k), v))
+            .collect()),
         Value::Null => Err(EvalError::new("Cannot iterate over a null value", span)),
-        Value::Unknown => Err(EvalError::new("Cannot iterate over a value that is known only after apply", span)),
-        other => Err(EvalError::new(format!("Cannot iterate over a {}", other.type_name()), span)),
+        Value::Unknown => Err(EvalError::new(
+            "Cannot iterate over a value that is known only after apply",
+            span,
+        )),
+        other => Err(EvalError::new(
+            format!("Cannot iterate over a {}", other.type_name()),
+            span,
+        )),
     }
 }
 
@@ -452,7 +582,12 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>) -> Result<Value>
         let result = (|| -> Result<()> {
             if let Some(cond) = &f.cond {
                 match eval(&cond.expr, scope)? {
-                    Value::Unknown => return Err(EvalError::new("for-expression condition is unknown", scope.span(&cond.expr))),
+                    Value::Unknown => {
+                        return Err(EvalError::new(
+                            "for-expression condition is unknown",
+                            scope.span(&cond.expr),
+                        ));
+                    }
                     c if c.as_bool() == Some(false) => return Ok(()),
                     _ => {}
                 }
@@ -460,9 +595,9 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>) -> Result<Value>
             let value = eval(&f.value_expr, scope)?;
             match &f.key_expr {
                 Some(ke) => {
-                    let key = eval(ke, scope)?
-                        .to_template_string()
-                        .ok_or_else(|| EvalError::new("for-expression key must be a string", scope.span(ke)))?;
+                    let key = eval(ke, scope)?.to_template_string().ok_or_else(|| {
+                        EvalError::new("for-expression key must be a string", scope.span(ke))
+                    })?;
                     if f.grouping {
                         match map.entry(key).or_insert_with(|| Value::List(Vec::new())) {
                             Value::List(items) => items.push(value),
@@ -470,7 +605,9 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>) -> Result<Value>
                         }
                     } else if map.insert(key.clone(), value).is_some() {
                         return Err(EvalError::new(
-                            format!("Duplicate object key \"{key}\"; use `...` after the value to group"),
+                            format!(
+                                "Duplicate object key \"{key}\"; use `...` after the value to group"
+                            ),
                             scope.span(ke),
                         ));
                     }
@@ -482,7 +619,11 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>) -> Result<Value>
         scope.bindings.truncate(scope.bindings.len() - pushed);
         result?;
     }
-    Ok(if f.key_expr.is_some() { Value::Object(map) } else { Value::List(list) })
+    Ok(if f.key_expr.is_some() {
+        Value::Object(map)
+    } else {
+        Value::List(list)
+    })
 }
 
 fn unreachable_group() {}

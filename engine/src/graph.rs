@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use petgraph::Direction;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::Direction;
 
 use crate::addr::ResourceAddress;
 use crate::config::Config;
-use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::refs::{self, RefTarget, Reference};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,17 +47,24 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     /// Resources in dependency order.
     pub fn resources_in_order(&self) -> impl Iterator<Item = &ResourceAddress> + '_ {
-        self.order.iter().filter_map(|i| match &self.graph[*i].kind {
-            NodeKind::Resource(a) => Some(a),
-            _ => None,
-        })
+        self.order
+            .iter()
+            .filter_map(|i| match &self.graph[*i].kind {
+                NodeKind::Resource(a) => Some(a),
+                _ => None,
+            })
     }
 
     /// The resources `addr` depends on directly, looking through locals.
     pub fn resource_dependencies(&self, addr: &ResourceAddress) -> BTreeSet<ResourceAddress> {
         let mut out = BTreeSet::new();
-        let Some(&start) = self.index.get(&NodeKind::Resource(addr.clone())) else { return out };
-        let mut stack: Vec<NodeIndex> = self.graph.neighbors_directed(start, Direction::Incoming).collect();
+        let Some(&start) = self.index.get(&NodeKind::Resource(addr.clone())) else {
+            return out;
+        };
+        let mut stack: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(start, Direction::Incoming)
+            .collect();
         let mut seen = BTreeSet::new();
         while let Some(n) = stack.pop() {
             if !seen.insert(n) {
@@ -79,12 +86,23 @@ impl DependencyGraph {
             .graph
             .edge_indices()
             .filter_map(|e| self.graph.edge_endpoints(e))
-            .map(|(a, b)| (self.graph[b].kind.to_string(), self.graph[a].kind.to_string()))
+            .map(|(a, b)| {
+                (
+                    self.graph[b].kind.to_string(),
+                    self.graph[a].kind.to_string(),
+                )
+            })
             .collect();
         edges.sort();
-        let mut nodes: Vec<String> = self.graph.node_weights().map(|n| n.kind.to_string()).collect();
+        let mut nodes: Vec<String> = self
+            .graph
+            .node_weights()
+            .map(|n| n.kind.to_string())
+            .collect();
         nodes.sort();
-        let mut out = String::from("digraph {\n  compound = \"true\"\n  newrank = \"true\"\n  rankdir = \"RL\"\n");
+        let mut out = String::from(
+            "digraph {\n  compound = \"true\"\n  newrank = \"true\"\n  rankdir = \"RL\"\n",
+        );
         for n in nodes {
             out.push_str(&format!("  \"{n}\" [label=\"{n}\", shape=\"box\"]\n"));
         }
@@ -110,15 +128,20 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         add_node(&mut g, NodeKind::Output(o.name.clone()), o.span.clone());
     }
 
-    let wire = |g: &mut DependencyGraph, from: &NodeKind, references: Vec<Reference>, diags: &mut Vec<Diagnostic>| {
+    let wire = |g: &mut DependencyGraph,
+                from: &NodeKind,
+                references: Vec<Reference>,
+                diags: &mut Vec<Diagnostic>| {
         let Some(&to) = g.index.get(from) else { return };
         for r in references {
             let dep = match &r.target {
                 RefTarget::Var(name) => {
                     if !config.variables.contains_key(name) {
-                        let mut d = Diagnostic::error(format!("Reference to undeclared input variable \"{name}\""))
-                            .label(r.span.clone(), "not declared")
-                            .code("netform::undeclared");
+                        let mut d = Diagnostic::error(format!(
+                            "Reference to undeclared input variable \"{name}\""
+                        ))
+                        .label(r.span.clone(), "not declared")
+                        .code("netform::undeclared");
                         d = match did_you_mean(name, config.variables.keys().map(String::as_str)) {
                             Some(s) => d.help(format!("did you mean `var.{s}`?")),
                             None => d.help(format!("declare it with `variable \"{name}\" {{}}`")),
@@ -155,7 +178,12 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
                 refs::in_body(&block.body, r.file, &mut found);
             }
         }
-        wire(&mut g, &NodeKind::Resource(r.addr.clone()), found, &mut diags);
+        wire(
+            &mut g,
+            &NodeKind::Resource(r.addr.clone()),
+            found,
+            &mut diags,
+        );
     }
     for l in config.locals.values() {
         let mut found = Vec::new();
@@ -170,13 +198,16 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
 
     match toposort(&g.graph, None) {
         Ok(order) => g.order = order,
-        Err(_) => diags.extend(cycle_diagnostics(&g)),
+        Err(_) => diags.extend(cycle_diagnostics(&g, config)),
     }
     (g, diags)
 }
 
 fn add_node(g: &mut DependencyGraph, kind: NodeKind, span: Span) {
-    let idx = g.graph.add_node(Node { kind: kind.clone(), span });
+    let idx = g.graph.add_node(Node {
+        kind: kind.clone(),
+        span,
+    });
     g.index.insert(kind, idx);
 }
 
@@ -186,7 +217,11 @@ fn undeclared(config: &Config, dep: &NodeKind, span: Option<Span>) -> Diagnostic
             let mut d = Diagnostic::error(format!("Reference to undeclared resource \"{addr}\""))
                 .label(span, "no such resource in this configuration")
                 .code("netform::undeclared");
-            let names: Vec<String> = config.resources.iter().map(|r| r.addr.to_string()).collect();
+            let names: Vec<String> = config
+                .resources
+                .iter()
+                .map(|r| r.addr.to_string())
+                .collect();
             d = match did_you_mean(&addr.to_string(), names.iter().map(String::as_str)) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!(
@@ -196,18 +231,28 @@ fn undeclared(config: &Config, dep: &NodeKind, span: Option<Span>) -> Diagnostic
             };
             d
         }
-        NodeKind::Local(name) => Diagnostic::error(format!("Reference to undeclared local value \"{name}\""))
-            .label(span, "no such local value")
-            .code("netform::undeclared"),
-        NodeKind::Output(name) => Diagnostic::error(format!("Reference to output \"{name}\"")).label(span, "outputs cannot be referenced"),
+        NodeKind::Local(name) => {
+            Diagnostic::error(format!("Reference to undeclared local value \"{name}\""))
+                .label(span, "no such local value")
+                .code("netform::undeclared")
+        }
+        NodeKind::Output(name) => Diagnostic::error(format!("Reference to output \"{name}\""))
+            .label(span, "outputs cannot be referenced"),
     }
 }
 
-fn depends_on(expr: &hcl_edit::expr::Expression, file: usize, found: &mut Vec<Reference>, diags: &mut Vec<Diagnostic>) {
+fn depends_on(
+    expr: &hcl_edit::expr::Expression,
+    file: usize,
+    found: &mut Vec<Reference>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let hcl_edit::expr::Expression::Array(items) = expr else {
         diags.push(
-            Diagnostic::error("`depends_on` must be a list of resource references")
-                .label(crate::config::span_of(file, expr), "expected [resource_type.name, ...]"),
+            Diagnostic::error("`depends_on` must be a list of resource references").label(
+                crate::config::span_of(file, expr),
+                "expected [resource_type.name, ...]",
+            ),
         );
         return;
     };
@@ -215,34 +260,44 @@ fn depends_on(expr: &hcl_edit::expr::Expression, file: usize, found: &mut Vec<Re
         let before = found.len();
         refs::in_expr(item, file, found);
         if found.len() == before {
-            diags.push(
-                Diagnostic::error("Invalid `depends_on` entry")
-                    .label(crate::config::span_of(file, item), "expected a reference such as azurerm_subnet.gateway"),
-            );
+            diags.push(Diagnostic::error("Invalid `depends_on` entry").label(
+                crate::config::span_of(file, item),
+                "expected a reference such as azurerm_subnet.gateway",
+            ));
         }
     }
 }
 
 /// One diagnostic per cycle, naming every member with its source location.
-fn cycle_diagnostics(g: &DependencyGraph) -> Vec<Diagnostic> {
+fn cycle_diagnostics(g: &DependencyGraph, config: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for component in tarjan_scc(&g.graph) {
-        let is_cycle = component.len() > 1 || component.iter().any(|&n| g.graph.contains_edge(n, n));
+        let is_cycle =
+            component.len() > 1 || component.iter().any(|&n| g.graph.contains_edge(n, n));
         if !is_cycle {
             continue;
         }
-        let mut members: Vec<&super::graph::Node> = component.iter().map(|&n| &g.graph[n]).collect();
+        let mut members: Vec<&super::graph::Node> =
+            component.iter().map(|&n| &g.graph[n]).collect();
         members.sort_by(|a, b| a.kind.cmp(&b.kind));
         let names: Vec<String> = members.iter().map(|m| m.kind.to_string()).collect();
+        let places: Vec<String> = members
+            .iter()
+            .map(|m| format!("  {} at {}", m.kind, config.location(&m.span)))
+            .collect();
         let mut d = Diagnostic::error(format!("Cycle: {}", names.join(" → ")))
             .detail(format!(
-                "These {} items depend on each other, so none can be planned first.",
-                members.len()
+                "These {} items depend on each other, so none can be planned first:\n{}",
+                members.len(),
+                places.join("\n")
             ))
             .help("remove one of the references or `depends_on` entries that close the loop")
             .code("netform::cycle");
         for m in members {
-            d = d.label(Some(m.span.clone()), format!("{} is part of the cycle", m.kind));
+            d = d.label(
+                Some(m.span.clone()),
+                format!("{} is part of the cycle", m.kind),
+            );
         }
         out.push(d);
     }

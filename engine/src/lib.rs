@@ -4,24 +4,24 @@
 //! files or the network. The CLI hands it file contents and persists state through
 //! [`state::StateStore`]; providers do the network.
 
-pub mod provider;
 pub mod proposal;
+pub mod provider;
 pub mod schema;
 pub mod value;
 
 pub use value::Value;
 pub mod addr;
+pub mod apply;
 pub mod config;
+pub mod decode;
 pub mod diag;
 pub mod eval;
 pub mod functions;
 pub mod graph;
-pub mod refs;
-pub mod state;
-pub mod decode;
 pub mod plan;
-pub mod apply;
+pub mod refs;
 pub mod render;
+pub mod state;
 
 /// A fresh state lineage (a random UUID).
 pub fn new_lineage() -> String {

@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::ResourceAddress;
 use crate::config::Config;
-use crate::decode::{decode_resource, eval_error, Decoded};
-use crate::diag::{did_you_mean, Diagnostic, DiagnosticsExt, Span};
-use crate::eval::{eval, Scope};
+use crate::decode::{Decoded, decode_resource, eval_error};
+use crate::diag::{Diagnostic, DiagnosticsExt, Span, did_you_mean};
+use crate::eval::{Scope, eval};
 use crate::graph::DependencyGraph;
 use crate::proposal::{propose, values_equal};
-use crate::provider::{Deferral, PlanChangeRequest, Provider, ReplaceCause, ResourceView, Severity, World};
+use crate::provider::{
+    Deferral, PlanChangeRequest, Provider, ReplaceCause, ResourceView, Severity, World,
+};
 use crate::schema::Schema;
 use crate::state::State;
 use crate::value::Value;
@@ -83,12 +85,20 @@ impl Plan {
         self.changes.iter().any(|c| c.action != Action::NoOp)
     }
 
+    /// Changes waiting for a precondition outside netform.
+    pub fn deferred_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.deferred.is_some() && c.action != Action::NoOp)
+            .count()
+    }
+
     /// (add, change, destroy) as Terraform counts them.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut add = 0;
         let mut change = 0;
         let mut destroy = 0;
-        for c in &self.changes {
+        for c in self.changes.iter().filter(|c| c.deferred.is_none()) {
             match c.action {
                 Action::Create => add += 1,
                 Action::Update => change += 1,
@@ -111,13 +121,19 @@ pub struct PlanOptions {
 
 /// Read every resource in `state` from the cloud, `parallelism` at a time. Objects that are
 /// gone are dropped from the returned state.
-pub async fn refresh(state: &State, provider: Arc<dyn Provider>, parallelism: usize) -> (State, Vec<Diagnostic>) {
+pub async fn refresh(
+    state: &State,
+    provider: Arc<dyn Provider>,
+    parallelism: usize,
+) -> (State, Vec<Diagnostic>) {
     let mut refreshed = state.clone();
     let mut diags = Vec::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for r in &state.resources {
-        let Some(inst) = r.instances.first() else { continue };
+        let Some(inst) = r.instances.first() else {
+            continue;
+        };
         let addr = ResourceAddress::new(&r.type_name, &r.name);
         let attrs = inst.attributes.clone();
         let provider = provider.clone();
@@ -139,8 +155,14 @@ pub async fn refresh(state: &State, provider: Arc<dyn Provider>, parallelism: us
     for (addr, result) in results {
         match result {
             Ok(Some(attrs)) => {
-                let deps = refreshed.get(&addr).map(|i| i.dependencies.clone()).unwrap_or_default();
-                let sens = refreshed.get(&addr).map(|i| i.sensitive_attributes.clone()).unwrap_or_default();
+                let deps = refreshed
+                    .get(&addr)
+                    .map(|i| i.dependencies.clone())
+                    .unwrap_or_default();
+                let sens = refreshed
+                    .get(&addr)
+                    .map(|i| i.sensitive_attributes.clone())
+                    .unwrap_or_default();
                 refreshed.set(&addr, provider.name(), attrs, sens, deps);
             }
             Ok(None) => {
@@ -165,7 +187,9 @@ impl World for PlanWorld {
         self.prior.get(&id.to_ascii_lowercase())
     }
     fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)> {
-        self.planned.get(&id.to_ascii_lowercase()).map(|(t, v)| (t.as_str(), v))
+        self.planned
+            .get(&id.to_ascii_lowercase())
+            .map(|(t, v)| (t.as_str(), v))
     }
 }
 
@@ -175,9 +199,12 @@ pub fn state_values(state: &State) -> HashMap<ResourceAddress, Value> {
         .resources
         .iter()
         .filter_map(|r| {
-            r.instances
-                .first()
-                .map(|i| (ResourceAddress::new(&r.type_name, &r.name), Value::from_json(&i.attributes)))
+            r.instances.first().map(|i| {
+                (
+                    ResourceAddress::new(&r.type_name, &r.name),
+                    Value::from_json(&i.attributes),
+                )
+            })
         })
         .collect()
 }
@@ -194,14 +221,36 @@ pub fn decode_config(
     let rc = config.resource(addr)?;
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
     let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".");
-    Some(decode_resource(&addr.type_name, schema, &rc.body, &rc.span, &mut scope, diags))
+    Some(decode_resource(
+        &addr.type_name,
+        schema,
+        &rc.body,
+        &rc.span,
+        &mut scope,
+        diags,
+    ))
 }
 
 /// Map a provider finding onto the source.
-pub fn provider_diagnostic(addr: &ResourceAddress, decoded: Option<&Decoded>, header: Option<Span>, d: crate::provider::ProviderDiagnostic) -> Diagnostic {
+pub fn provider_diagnostic(
+    addr: &ResourceAddress,
+    decoded: Option<&Decoded>,
+    header: Option<Span>,
+    d: crate::provider::ProviderDiagnostic,
+) -> Diagnostic {
     let span = decoded.and_then(|dec| dec.span_for(&d.path)).or(header);
-    let attr = d.path.iter().filter(|p| p.parse::<usize>().is_err()).cloned().collect::<Vec<_>>().join(".");
-    let label = if attr.is_empty() { d.summary.clone() } else { format!("{attr}: {}", d.summary) };
+    let attr = d
+        .path
+        .iter()
+        .filter(|p| p.parse::<usize>().is_err())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(".");
+    let label = if attr.is_empty() {
+        d.summary.clone()
+    } else {
+        format!("{attr}: {}", d.summary)
+    };
     let mut out = match d.severity {
         Severity::Error => Diagnostic::error(format!("{addr}: {}", d.summary)),
         Severity::Warning => Diagnostic::warning(format!("{addr}: {}", d.summary)),
@@ -236,19 +285,30 @@ pub fn plan(
             .resources
             .iter()
             .filter_map(|r| r.instances.first())
-            .filter_map(|i| i.attributes.get("id").and_then(|v| v.as_str()).map(|id| (id.to_ascii_lowercase(), i.attributes.clone())))
+            .filter_map(|i| {
+                i.attributes
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .map(|id| (id.to_ascii_lowercase(), i.attributes.clone()))
+            })
             .collect(),
         planned: HashMap::new(),
     };
 
     if !options.destroy {
         for addr in graph.resources_in_order() {
-            let Some(rc) = config.resource(addr) else { continue };
+            let Some(rc) = config.resource(addr) else {
+                continue;
+            };
             let Some(rt) = provider.resource_type(&addr.type_name) else {
                 let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
-                let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
-                    .label(Some(rc.span.clone()), "this provider has no such resource type")
-                    .code("netform::unsupported_type");
+                let mut d =
+                    Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
+                        .label(
+                            Some(rc.span.clone()),
+                            "this provider has no such resource type",
+                        )
+                        .code("netform::unsupported_type");
                 if let Some(s) = did_you_mean(&addr.type_name, names.iter().copied()) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
@@ -257,9 +317,18 @@ pub fn plan(
                 continue;
             };
             let before_errors = diags.iter().filter(|d| d.is_error()).count();
-            let Some(decoded) = decode_config(config, addr, &rt.schema, vars, &planned_values, &mut diags) else { continue };
+            let Some(decoded) =
+                decode_config(config, addr, &rt.schema, vars, &planned_values, &mut diags)
+            else {
+                continue;
+            };
             for d in provider.validate(&addr.type_name, &decoded.value) {
-                diags.push(provider_diagnostic(addr, Some(&decoded), Some(rc.span.clone()), d));
+                diags.push(provider_diagnostic(
+                    addr,
+                    Some(&decoded),
+                    Some(rc.span.clone()),
+                    d,
+                ));
             }
             if diags.iter().filter(|d| d.is_error()).count() > before_errors {
                 planned_values.insert(addr.clone(), Value::Unknown);
@@ -276,16 +345,29 @@ pub fn plan(
                 world: &world,
             });
             for d in response.diagnostics {
-                diags.push(provider_diagnostic(addr, Some(&decoded), Some(rc.span.clone()), d));
+                diags.push(provider_diagnostic(
+                    addr,
+                    Some(&decoded),
+                    Some(rc.span.clone()),
+                    d,
+                ));
             }
             let action = match prior {
                 None => Action::Create,
                 Some(_) if !response.replace.is_empty() => Action::DeleteThenCreate,
-                Some(p) if changed_paths(&rt.schema, &Value::from_json(p), &response.planned).is_empty() => Action::NoOp,
+                Some(p)
+                    if changed_paths(&rt.schema, &Value::from_json(p), &response.planned)
+                        .is_empty() =>
+                {
+                    Action::NoOp
+                }
                 Some(_) => Action::Update,
             };
             if let Some(id) = provider.object_id(&addr.type_name, &response.planned) {
-                world.planned.insert(id.to_ascii_lowercase(), (addr.type_name.clone(), response.planned.clone()));
+                world.planned.insert(
+                    id.to_ascii_lowercase(),
+                    (addr.type_name.clone(), response.planned.clone()),
+                );
             }
             planned_values.insert(addr.clone(), response.planned.clone());
             changes.push(PlannedChange {
@@ -312,15 +394,32 @@ pub fn plan(
                 })
             })
             .collect();
-        let addr_strings: Vec<String> = changes.iter().filter(|c| c.after.is_some()).map(|c| c.addr.to_string()).collect();
-        let views: Vec<ResourceView<'_>> =
-            views.into_iter().zip(&addr_strings).map(|(v, a)| ResourceView { address: a, ..v }).collect();
-        let with_after: Vec<&PlannedChange> = changes.iter().filter(|c| c.after.is_some()).collect();
+        let addr_strings: Vec<String> = changes
+            .iter()
+            .filter(|c| c.after.is_some())
+            .map(|c| c.addr.to_string())
+            .collect();
+        let views: Vec<ResourceView<'_>> = views
+            .into_iter()
+            .zip(&addr_strings)
+            .map(|(v, a)| ResourceView { address: a, ..v })
+            .collect();
+        let with_after: Vec<&PlannedChange> =
+            changes.iter().filter(|c| c.after.is_some()).collect();
         for (i, d) in provider.validate_all(&views) {
             if let Some(c) = with_after.get(i) {
                 let rt = provider.resource_type(&c.addr.type_name);
                 let mut scratch = Vec::new();
-                let decoded = rt.and_then(|rt| decode_config(config, &c.addr, &rt.schema, vars, &planned_values, &mut scratch));
+                let decoded = rt.and_then(|rt| {
+                    decode_config(
+                        config,
+                        &c.addr,
+                        &rt.schema,
+                        vars,
+                        &planned_values,
+                        &mut scratch,
+                    )
+                });
                 let header = config.resource(&c.addr).map(|r| r.span.clone());
                 diags.push(provider_diagnostic(&c.addr, decoded.as_ref(), header, d));
             }
@@ -341,7 +440,12 @@ pub fn plan(
             after: None,
             replace: Vec::new(),
             dependencies: inst
-                .map(|i| i.dependencies.iter().filter_map(|d| ResourceAddress::parse(d)).collect())
+                .map(|i| {
+                    i.dependencies
+                        .iter()
+                        .filter_map(|d| ResourceAddress::parse(d))
+                        .collect()
+                })
                 .unwrap_or_default(),
             deferred: None,
             reason: (!options.destroy).then_some("delete_because_no_resource_config"),
@@ -353,10 +457,23 @@ pub fn plan(
     if !options.destroy {
         let declared = |a: &ResourceAddress| config.resource(a).is_some();
         for o in config.outputs.values() {
-            let mut scope = Scope::new(o.file, vars, &config.locals, &planned_values, &declared, ".");
+            let mut scope = Scope::new(
+                o.file,
+                vars,
+                &config.locals,
+                &planned_values,
+                &declared,
+                ".",
+            );
             match eval(&o.expr, &mut scope) {
                 Ok(v) => {
-                    outputs.insert(o.name.clone(), PlannedOutput { value: v, sensitive: o.sensitive });
+                    outputs.insert(
+                        o.name.clone(),
+                        PlannedOutput {
+                            value: v,
+                            sensitive: o.sensitive,
+                        },
+                    );
                 }
                 Err(e) => diags.push(eval_error(e)),
             }
@@ -385,11 +502,19 @@ pub fn changed_paths(schema: &Schema, prior: &Value, planned: &Value) -> Vec<Vec
     out
 }
 
-fn diff_body(schema: &Schema, prior: &Value, planned: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+fn diff_body(
+    schema: &Schema,
+    prior: &Value,
+    planned: &Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) {
     for (name, attr) in &schema.attributes {
         let new = planned.get(name);
         let old = prior.get(name);
-        let same = values_equal(attr, old, new) || (new.is_null() && is_empty(old)) || (old.is_null() && is_empty(new));
+        let same = values_equal(attr, old, new)
+            || (new.is_null() && is_empty(old))
+            || (old.is_null() && is_empty(new));
         if !same {
             path.push(name.to_string());
             out.push(path.clone());

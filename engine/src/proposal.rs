@@ -12,11 +12,21 @@ use crate::value::Value;
 /// Merge `config` (decoded, defaults applied) with `prior` into a proposed value and the
 /// replacements `force_new` attributes cause. When the resource is new or replaced, computed
 /// attributes are unknown.
-pub fn propose(schema: &Schema, prior: Option<&serde_json::Value>, config: &Value) -> (Value, Vec<ReplaceCause>) {
+pub fn propose(
+    schema: &Schema,
+    prior: Option<&serde_json::Value>,
+    config: &Value,
+) -> (Value, Vec<ReplaceCause>) {
     let prior_value = prior.map(Value::from_json);
     let mut replace = Vec::new();
     let mut path = Vec::new();
-    let mut proposed = merge_body(schema, prior_value.as_ref(), config, &mut path, &mut replace);
+    let mut proposed = merge_body(
+        schema,
+        prior_value.as_ref(),
+        config,
+        &mut path,
+        &mut replace,
+    );
     if !replace.is_empty() {
         // A replacement is a new object: nothing computed carries over from the old one.
         proposed = merge_body(schema, None, config, &mut path, &mut Vec::new());
@@ -74,14 +84,20 @@ fn merge_body(
             path.pop();
         }
         if let Some(old_items) = old_items {
-            if block.force_new && replace.len() == before && !blocks_equal(&block.body, old_items, &items) {
+            if block.force_new
+                && replace.len() == before
+                && !blocks_equal(&block.body, old_items, &items)
+            {
                 replace.push(ReplaceCause {
                     path: path.clone(),
                     reason: format!("`{name}` cannot be changed in place"),
                 });
             }
             if old_items.len() != items.len() && block.force_new && replace.len() == before {
-                replace.push(ReplaceCause { path: path.clone(), reason: format!("`{name}` blocks added or removed") });
+                replace.push(ReplaceCause {
+                    path: path.clone(),
+                    reason: format!("`{name}` blocks added or removed"),
+                });
             }
         }
         path.pop();
@@ -93,9 +109,16 @@ fn merge_body(
 fn blocks_equal(schema: &Schema, old: &[Value], new: &[Value]) -> bool {
     old.len() == new.len()
         && old.iter().zip(new).all(|(o, n)| {
-            schema.attributes.iter().all(|(k, a)| values_equal(a, o.get(k), n.get(k)))
+            schema
+                .attributes
+                .iter()
+                .all(|(k, a)| values_equal(a, o.get(k), n.get(k)))
                 && schema.blocks.iter().all(|(k, b)| {
-                    blocks_equal(&b.body, o.get(k).as_list().unwrap_or(&[]), n.get(k).as_list().unwrap_or(&[]))
+                    blocks_equal(
+                        &b.body,
+                        o.get(k).as_list().unwrap_or(&[]),
+                        n.get(k).as_list().unwrap_or(&[]),
+                    )
                 })
         })
 }
@@ -123,9 +146,13 @@ pub fn loosely_equal(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::String(s)) | (Value::String(s), Value::Number(x)) => {
             s.parse::<f64>().map(|y| y == *x).unwrap_or(false)
         }
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| loosely_equal(a, b)),
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| loosely_equal(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| loosely_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| loosely_equal(v, w)))
         }
         _ => a == b,
     }

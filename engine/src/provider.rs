@@ -45,7 +45,10 @@ impl ProviderDiagnostic {
         }
     }
     pub fn warning(path: &[&str], summary: impl Into<String>) -> Self {
-        ProviderDiagnostic { severity: Severity::Warning, ..Self::error(path, summary) }
+        ProviderDiagnostic {
+            severity: Severity::Warning,
+            ..Self::error(path, summary)
+        }
     }
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
@@ -147,7 +150,11 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ProviderError { kind, code: None, message: message.into() }
+        ProviderError {
+            kind,
+            code: None,
+            message: message.into(),
+        }
     }
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
@@ -167,7 +174,10 @@ pub struct OpContext {
 
 impl OpContext {
     pub fn quiet(timeout: Duration) -> Self {
-        OpContext { timeout, progress: Arc::new(|_| {}) }
+        OpContext {
+            timeout,
+            progress: Arc::new(|_| {}),
+        }
     }
 }
 
@@ -204,9 +214,18 @@ pub trait Provider: Send + Sync {
     }
 
     /// Current attributes of an existing object, or `None` if it is gone.
-    async fn read(&self, type_name: &str, prior: &serde_json::Value) -> Result<Option<serde_json::Value>, ProviderError>;
+    async fn read(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ProviderError>;
 
-    async fn create(&self, type_name: &str, planned: &Value, ctx: &OpContext) -> Result<serde_json::Value, ProviderError>;
+    async fn create(
+        &self,
+        type_name: &str,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError>;
 
     async fn update(
         &self,
@@ -216,5 +235,10 @@ pub trait Provider: Send + Sync {
         ctx: &OpContext,
     ) -> Result<serde_json::Value, ProviderError>;
 
-    async fn delete(&self, type_name: &str, prior: &serde_json::Value, ctx: &OpContext) -> Result<(), ProviderError>;
+    async fn delete(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError>;
 }

@@ -1,9 +1,9 @@
 //! Static references in expressions (`var.x`, `local.y`, `azurerm_subnet.gw`), for the graph.
 
+use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::Body;
 use hcl_edit::template::{Directive, Element, Template};
-use hcl_edit::Span as _;
 
 use crate::addr::ResourceAddress;
 use crate::diag::Span;
@@ -39,7 +39,10 @@ pub fn in_body(body: &Body, file: usize, out: &mut Vec<Reference>) {
 
 fn walk(expr: &Expression, file: usize, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
     match expr {
-        Expression::Null(_) | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
+        Expression::Null(_)
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_) => {}
         Expression::Variable(_) => {}
         Expression::Array(items) => items.iter().for_each(|e| walk(e, file, bound, out)),
         Expression::Object(obj) => {
@@ -94,7 +97,10 @@ fn walk(expr: &Expression, file: usize, bound: &mut Vec<String>, out: &mut Vec<R
             if bound.iter().any(|b| b == root_name) {
                 return;
             }
-            let Some(TraversalOperator::GetAttr(attr)) = t.operators.first().map(|o| o.value()) else { return };
+            let Some(TraversalOperator::GetAttr(attr)) = t.operators.first().map(|o| o.value())
+            else {
+                return;
+            };
             let span = match (root.span(), attr.span()) {
                 (Some(a), Some(b)) => Some(Span::new(file, a.start..b.end)),
                 _ => None,

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::plan::{changed_paths, Action, Plan, PlannedChange};
+use crate::plan::{Action, Plan, PlannedChange, changed_paths};
 use crate::provider::Provider;
 use crate::schema::Schema;
-use crate::value::{format_number, Value};
+use crate::value::{Value, format_number};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
@@ -57,7 +57,9 @@ fn headline(c: &PlannedChange) -> String {
             ),
             _ => format!("# {} will be destroyed", c.addr),
         },
-        Action::DeleteThenCreate | Action::CreateThenDelete => format!("# {} must be replaced", c.addr),
+        Action::DeleteThenCreate | Action::CreateThenDelete => {
+            format!("# {} must be replaced", c.addr)
+        }
         Action::NoOp => format!("# {} is up to date", c.addr),
     }
 }
@@ -65,16 +67,25 @@ fn headline(c: &PlannedChange) -> String {
 /// Render the whole plan; `provider` supplies schemas (for sensitivity and ordering).
 pub fn render_plan(plan: &Plan, provider: &dyn Provider, style: Style) -> String {
     let mut out = String::new();
-    let changes: Vec<&PlannedChange> =
-        plan.changes.iter().filter(|c| c.action != Action::NoOp && c.deferred.is_none()).collect();
-    let deferred: Vec<&PlannedChange> = plan.changes.iter().filter(|c| c.deferred.is_some()).collect();
+    let changes: Vec<&PlannedChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && c.deferred.is_none())
+        .collect();
+    let deferred: Vec<&PlannedChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.deferred.is_some())
+        .collect();
     if changes.is_empty() && deferred.is_empty() {
         out.push_str(&style.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n");
         return out;
     }
     if !changes.is_empty() {
-        out.push_str("netform used the selected providers to generate the following execution plan.\n");
+        out.push_str(
+            "netform used the selected providers to generate the following execution plan.\n",
+        );
         out.push_str("Resource actions are indicated with the following symbols:\n");
         let mut actions: Vec<Action> = changes.iter().map(|c| c.action).collect();
         actions.sort();
@@ -98,7 +109,7 @@ pub fn render_plan(plan: &Plan, provider: &dyn Provider, style: Style) -> String
         }
     }
     if !deferred.is_empty() {
-        out.push_str("\nDeferred until a precondition outside netform is met:\n");
+        out.push_str("\nDeferred until a precondition outside netform is met (apply re-checks it when it gets there):\n");
         for c in &deferred {
             if let Some(d) = &c.deferred {
                 let _ = writeln!(out, "\n  # {} is deferred: {}", c.addr, d.reason);
@@ -112,13 +123,30 @@ pub fn render_plan(plan: &Plan, provider: &dyn Provider, style: Style) -> String
         "\n{} {add} to add, {change} to change, {destroy} to destroy.",
         style.bold("Plan:")
     );
+    if !deferred.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} deferred until the connectivity provider acts.",
+            deferred.len()
+        );
+    }
     out
 }
 
 fn render_change(out: &mut String, c: &PlannedChange, schema: Option<&Schema>, style: Style) {
     let _ = writeln!(out, "  {}", style.bold(&headline(c)));
-    let _ = writeln!(out, "{} resource \"{}\" \"{}\" {{", symbol(c.action, &style), c.addr.type_name, c.addr.name);
-    let before = c.before.as_ref().map(Value::from_json).unwrap_or(Value::Null);
+    let _ = writeln!(
+        out,
+        "{} resource \"{}\" \"{}\" {{",
+        symbol(c.action, &style),
+        c.addr.type_name,
+        c.addr.name
+    );
+    let before = c
+        .before
+        .as_ref()
+        .map(Value::from_json)
+        .unwrap_or(Value::Null);
     let after = c.after.clone().unwrap_or(Value::Null);
     let empty = Schema::default();
     let schema = schema.unwrap_or(&empty);
@@ -128,10 +156,26 @@ fn render_change(out: &mut String, c: &PlannedChange, schema: Option<&Schema>, s
     } else {
         Vec::new()
     };
-    render_body(out, schema, &before, &after, c.action, &changed, &replace_paths, &mut Vec::new(), 6, style);
+    render_body(
+        out,
+        schema,
+        &before,
+        &after,
+        c.action,
+        &changed,
+        &replace_paths,
+        &mut Vec::new(),
+        6,
+        style,
+    );
     let _ = writeln!(out, "    }}");
     for r in &c.replace {
-        let _ = writeln!(out, "    # {} forces replacement: {}", r.path.join("."), r.reason);
+        let _ = writeln!(
+            out,
+            "    # {} forces replacement: {}",
+            r.path.join("."),
+            r.reason
+        );
     }
 }
 
@@ -164,25 +208,63 @@ fn render_body(
         let is_changed = changed.iter().any(|p| p == path);
         let forces = replace_paths.iter().any(|p| *p == path);
         let sens = attr.sensitive;
-        let show = |v: &Value| if sens && !v.is_null() && !v.is_unknown() { "(sensitive value)".to_string() } else { fmt_value(v) };
-        let suffix = if forces { format!(" {}", style.red("# forces replacement")) } else { String::new() };
+        let show = |v: &Value| {
+            if sens && !v.is_null() && !v.is_unknown() {
+                "(sensitive value)".to_string()
+            } else {
+                fmt_value(v)
+            }
+        };
+        let suffix = if forces {
+            format!(" {}", style.red("# forces replacement"))
+        } else {
+            String::new()
+        };
         match action {
             Action::Create if shown(action, old, new) => {
-                let _ = writeln!(out, "{pad}{} {name:<width$} = {}", style.green("+"), show(new));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {name:<width$} = {}",
+                    style.green("+"),
+                    show(new)
+                );
             }
             Action::Delete if !old.is_null() => {
-                let _ = writeln!(out, "{pad}{} {name:<width$} = {} -> null", style.red("-"), show(old));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {name:<width$} = {} -> null",
+                    style.red("-"),
+                    show(old)
+                );
             }
             Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete if is_changed => {
                 if old.is_null() {
-                    let _ = writeln!(out, "{pad}{} {name:<width$} = {}{suffix}", style.green("+"), show(new));
+                    let _ = writeln!(
+                        out,
+                        "{pad}{} {name:<width$} = {}{suffix}",
+                        style.green("+"),
+                        show(new)
+                    );
                 } else if new.is_null() {
-                    let _ = writeln!(out, "{pad}{} {name:<width$} = {} -> null{suffix}", style.red("-"), show(old));
+                    let _ = writeln!(
+                        out,
+                        "{pad}{} {name:<width$} = {} -> null{suffix}",
+                        style.red("-"),
+                        show(old)
+                    );
                 } else {
-                    let _ = writeln!(out, "{pad}{} {name:<width$} = {} -> {}{suffix}", style.yellow("~"), show(old), show(new));
+                    let _ = writeln!(
+                        out,
+                        "{pad}{} {name:<width$} = {} -> {}{suffix}",
+                        style.yellow("~"),
+                        show(old),
+                        show(new)
+                    );
                 }
             }
-            Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete if name == &"id" || name == &"name" => {
+            Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete
+                if name == &"id" || name == &"name" =>
+            {
                 let v = if new.is_unknown() { old } else { new };
                 if !v.is_null() {
                     let _ = writeln!(out, "{pad}  {name:<width$} = {}", show(v));
@@ -210,7 +292,9 @@ fn render_body(
                 (Action::Delete, ..) | (_, false, true) => Action::Delete,
                 (a, ..) => a,
             };
-            let block_changed = changed.iter().any(|p| p.starts_with(path) || p.as_slice() == &path[..path.len() - 1]);
+            let block_changed = changed
+                .iter()
+                .any(|p| p.starts_with(path) || p.as_slice() == &path[..path.len() - 1]);
             if matches!(block_action, Action::Create | Action::Delete) || block_changed {
                 let sym = match block_action {
                     Action::Create => style.green("+"),
@@ -218,7 +302,18 @@ fn render_body(
                     _ => style.yellow("~"),
                 };
                 let _ = writeln!(out, "{pad}{sym} {name} {{");
-                render_body(out, &block.body, &o, &nw, block_action, changed, replace_paths, path, indent + 4, style);
+                render_body(
+                    out,
+                    &block.body,
+                    &o,
+                    &nw,
+                    block_action,
+                    changed,
+                    replace_paths,
+                    path,
+                    indent + 4,
+                    style,
+                );
                 let _ = writeln!(out, "{pad}  }}");
             } else {
                 hidden += 1;
@@ -234,7 +329,11 @@ fn render_body(
 
 fn shown(action: Action, old: &Value, new: &Value) -> bool {
     match action {
-        Action::Create => !new.is_null() && !matches!(new, Value::List(l) if l.is_empty()) && !matches!(new, Value::Object(m) if m.is_empty()),
+        Action::Create => {
+            !new.is_null()
+                && !matches!(new, Value::List(l) if l.is_empty())
+                && !matches!(new, Value::Object(m) if m.is_empty())
+        }
         Action::Delete => !old.is_null(),
         _ => true,
     }
@@ -253,7 +352,10 @@ pub fn fmt_value(v: &Value) -> String {
             format!("[{}]", parts.join(", "))
         }
         Value::Object(map) => {
-            let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k} = {}", fmt_value(v))).collect();
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", fmt_value(v)))
+                .collect();
             format!("{{ {} }}", parts.join(", "))
         }
     }

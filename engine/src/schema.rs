@@ -97,7 +97,10 @@ impl AttrSchema {
         self.presence != Presence::Computed
     }
     pub fn computed_by_provider(&self) -> bool {
-        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+        matches!(
+            self.presence,
+            Presence::Computed | Presence::OptionalComputed
+        )
     }
 }
 
@@ -126,12 +129,40 @@ impl Schema {
         self.attributes.insert(name, attr);
         self
     }
-    pub fn block(mut self, name: &'static str, min_items: usize, max_items: usize, body: Schema) -> Self {
-        self.blocks.insert(name, BlockSchema { body, min_items, max_items, force_new: false });
+    pub fn block(
+        mut self,
+        name: &'static str,
+        min_items: usize,
+        max_items: usize,
+        body: Schema,
+    ) -> Self {
+        self.blocks.insert(
+            name,
+            BlockSchema {
+                body,
+                min_items,
+                max_items,
+                force_new: false,
+            },
+        );
         self
     }
-    pub fn block_force_new(mut self, name: &'static str, min_items: usize, max_items: usize, body: Schema) -> Self {
-        self.blocks.insert(name, BlockSchema { body, min_items, max_items, force_new: true });
+    pub fn block_force_new(
+        mut self,
+        name: &'static str,
+        min_items: usize,
+        max_items: usize,
+        body: Schema,
+    ) -> Self {
+        self.blocks.insert(
+            name,
+            BlockSchema {
+                body,
+                min_items,
+                max_items,
+                force_new: true,
+            },
+        );
         self
     }
     /// Find an attribute by its current name or a deprecated alias; returns the current name.

@@ -75,7 +75,8 @@ impl State {
     }
 
     pub fn from_json(text: &str) -> Result<Self, StateError> {
-        let state: State = serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let state: State =
+            serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
         if state.version != STATE_VERSION {
             return Err(StateError::Version(state.version));
         }
@@ -90,11 +91,15 @@ impl State {
     }
 
     pub fn get(&self, addr: &ResourceAddress) -> Option<&InstanceState> {
-        self.position(addr).ok().and_then(|i| self.resources[i].instances.first())
+        self.position(addr)
+            .ok()
+            .and_then(|i| self.resources[i].instances.first())
     }
 
     pub fn addresses(&self) -> impl Iterator<Item = ResourceAddress> + '_ {
-        self.resources.iter().map(|r| ResourceAddress::new(&r.type_name, &r.name))
+        self.resources
+            .iter()
+            .map(|r| ResourceAddress::new(&r.type_name, &r.name))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,8 +107,10 @@ impl State {
     }
 
     fn position(&self, addr: &ResourceAddress) -> Result<usize, usize> {
-        self.resources
-            .binary_search_by(|r| (r.type_name.as_str(), r.name.as_str()).cmp(&(addr.type_name.as_str(), addr.name.as_str())))
+        self.resources.binary_search_by(|r| {
+            (r.type_name.as_str(), r.name.as_str())
+                .cmp(&(addr.type_name.as_str(), addr.name.as_str()))
+        })
     }
 
     /// Record the object at `addr` (replacing what was there).
@@ -115,7 +122,12 @@ impl State {
         sensitive_paths: Vec<serde_json::Value>,
         dependencies: Vec<String>,
     ) {
-        let instance = InstanceState { schema_version: 0, attributes, sensitive_attributes: sensitive_paths, dependencies };
+        let instance = InstanceState {
+            schema_version: 0,
+            attributes,
+            sensitive_attributes: sensitive_paths,
+            dependencies,
+        };
         match self.position(addr) {
             Ok(i) => self.resources[i].instances = vec![instance],
             Err(i) => self.resources.insert(
@@ -151,8 +163,20 @@ mod tests {
     #[test]
     fn round_trips_and_keeps_resources_sorted() {
         let mut s = State::new("l".into());
-        s.set(&ResourceAddress::new("b_t", "x"), "p", serde_json::json!({"id": "2"}), vec![], vec![]);
-        s.set(&ResourceAddress::new("a_t", "y"), "p", serde_json::json!({"id": "1"}), vec![], vec!["b_t.x".into()]);
+        s.set(
+            &ResourceAddress::new("b_t", "x"),
+            "p",
+            serde_json::json!({"id": "2"}),
+            vec![],
+            vec![],
+        );
+        s.set(
+            &ResourceAddress::new("a_t", "y"),
+            "p",
+            serde_json::json!({"id": "1"}),
+            vec![],
+            vec!["b_t.x".into()],
+        );
         let text = s.to_json();
         let back = State::from_json(&text).unwrap();
         assert_eq!(back, s);

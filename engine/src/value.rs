@@ -122,7 +122,9 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => number_to_json(*n),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Object(map) => serde_json::Value::Object(
                 map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
             ),
@@ -133,7 +135,9 @@ impl Value {
     pub fn unknown_mask(&self) -> serde_json::Value {
         match self {
             Value::Unknown => serde_json::Value::Bool(true),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::unknown_mask).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::unknown_mask).collect())
+            }
             Value::Object(map) => serde_json::Value::Object(
                 map.iter()
                     .filter(|(_, v)| v.contains_unknown())
@@ -150,9 +154,13 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
             serde_json::Value::Object(map) => Value::Object(
-                map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
             ),
         }
     }

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use netform_engine::Value;
 use netform_engine::apply::{self, ApplyEvent, ApplyOptions, Observer};
 use netform_engine::config::{self, SourceFile};
 use netform_engine::plan::{self, PlanOptions};
 use netform_engine::provider::*;
 use netform_engine::schema::{AttrSchema, AttrType, ResourceType, Schema, Timeouts};
 use netform_engine::state::{State, StateError, StateStore};
-use netform_engine::Value;
 
 struct FakeCloud {
     types: Vec<ResourceType>,
@@ -33,7 +33,11 @@ impl FakeCloud {
             .attr("fail", AttrSchema::optional(AttrType::Bool))
             .attr("id", AttrSchema::computed(AttrType::String));
         FakeCloud {
-            types: vec![ResourceType { name: "fake_thing", schema, timeouts: Timeouts::minutes(1, 1, 1, 1) }],
+            types: vec![ResourceType {
+                name: "fake_thing",
+                schema,
+                timeouts: Timeouts::minutes(1, 1, 1, 1),
+            }],
             running: AtomicUsize::new(0),
             max_running: AtomicUsize::new(0),
             per_lock: Mutex::new(BTreeMap::new()),
@@ -78,29 +82,60 @@ impl Provider for FakeCloud {
         if let (Value::Object(m), Some(name)) = (&mut planned, r.config.get("name").as_str()) {
             m.insert("id".into(), Value::String(format!("/things/{name}")));
         }
-        PlanChangeResponse { planned, replace: r.replace, ..Default::default() }
+        PlanChangeResponse {
+            planned,
+            replace: r.replace,
+            ..Default::default()
+        }
     }
     fn object_id(&self, _: &str, v: &Value) -> Option<String> {
         v.get("id").as_str().map(str::to_string)
     }
     fn lock_keys(&self, _: &str, v: &Value) -> Vec<String> {
-        v.get("parent").as_str().map(|p| vec![p.to_string()]).unwrap_or_default()
+        v.get("parent")
+            .as_str()
+            .map(|p| vec![p.to_string()])
+            .unwrap_or_default()
     }
-    async fn read(&self, _: &str, prior: &serde_json::Value) -> Result<Option<serde_json::Value>, ProviderError> {
+    async fn read(
+        &self,
+        _: &str,
+        prior: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
         Ok(Some(prior.clone()))
     }
-    async fn create(&self, _: &str, planned: &Value, _: &OpContext) -> Result<serde_json::Value, ProviderError> {
+    async fn create(
+        &self,
+        _: &str,
+        planned: &Value,
+        _: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError> {
         let name = planned.get("name").as_str().unwrap_or_default().to_string();
-        self.work(format!("create {name}"), planned.get("parent").as_str().map(str::to_string)).await;
+        self.work(
+            format!("create {name}"),
+            planned.get("parent").as_str().map(str::to_string),
+        )
+        .await;
         if planned.get("fail").as_bool() == Some(true) {
             return Err(ProviderError::new(ErrorKind::Invalid, "refused").with_code("BadRequest"));
         }
         Ok(planned.to_json())
     }
-    async fn update(&self, _: &str, _: &serde_json::Value, planned: &Value, _: &OpContext) -> Result<serde_json::Value, ProviderError> {
+    async fn update(
+        &self,
+        _: &str,
+        _: &serde_json::Value,
+        planned: &Value,
+        _: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError> {
         Ok(planned.to_json())
     }
-    async fn delete(&self, _: &str, prior: &serde_json::Value, _: &OpContext) -> Result<(), ProviderError> {
+    async fn delete(
+        &self,
+        _: &str,
+        prior: &serde_json::Value,
+        _: &OpContext,
+    ) -> Result<(), ProviderError> {
         let name = prior["name"].as_str().unwrap_or_default().to_string();
         self.work(format!("delete {name}"), None).await;
         Ok(())
@@ -126,14 +161,28 @@ impl Observer for Events {
     }
 }
 
-async fn run(hcl: &str, parallelism: usize, state: State) -> (Arc<FakeCloud>, apply::ApplyOutcome, Arc<MemStore>) {
-    let (config, diags) = config::load(vec![SourceFile { name: "main.tf".into(), text: hcl.into() }]);
+async fn run(
+    hcl: &str,
+    parallelism: usize,
+    state: State,
+) -> (Arc<FakeCloud>, apply::ApplyOutcome, Arc<MemStore>) {
+    let (config, diags) = config::load(vec![SourceFile {
+        name: "main.tf".into(),
+        text: hcl.into(),
+    }]);
     assert!(diags.is_empty(), "{diags:?}");
     let (graph, gd) = netform_engine::graph::build(&config);
     assert!(gd.is_empty(), "{gd:?}");
     let cloud = Arc::new(FakeCloud::new());
     let vars = BTreeMap::new();
-    let (plan, pd) = plan::plan(&config, &graph, &vars, &state, cloud.as_ref(), &PlanOptions::default());
+    let (plan, pd) = plan::plan(
+        &config,
+        &graph,
+        &vars,
+        &state,
+        cloud.as_ref(),
+        &PlanOptions::default(),
+    );
     let plan = plan.unwrap_or_else(|| panic!("{pd:?}"));
     let store = Arc::new(MemStore(Mutex::new(None), AtomicUsize::new(0)));
     let outcome = apply::apply(
@@ -144,7 +193,10 @@ async fn run(hcl: &str, parallelism: usize, state: State) -> (Arc<FakeCloud>, ap
         cloud.clone(),
         store.clone(),
         Arc::new(Events(Mutex::new(Vec::new()))),
-        &ApplyOptions { parallelism, heartbeat: Duration::from_secs(60) },
+        &ApplyOptions {
+            parallelism,
+            heartbeat: Duration::from_secs(60),
+        },
     )
     .await;
     (cloud, outcome, store)
@@ -153,7 +205,9 @@ async fn run(hcl: &str, parallelism: usize, state: State) -> (Arc<FakeCloud>, ap
 fn many(n: usize, parent: Option<&str>) -> String {
     (0..n)
         .map(|i| {
-            let p = parent.map(|p| format!("  parent = \"{p}\"\n")).unwrap_or_default();
+            let p = parent
+                .map(|p| format!("  parent = \"{p}\"\n"))
+                .unwrap_or_default();
             format!("resource \"fake_thing\" \"t{i}\" {{\n  name = \"t{i}\"\n{p}}}\n")
         })
         .collect()
@@ -165,8 +219,15 @@ async fn parallelism_is_capped() {
     assert!(outcome.succeeded());
     assert_eq!(outcome.completed.len(), 12);
     assert!(cloud.max_running.load(Ordering::SeqCst) <= 3);
-    assert!(cloud.max_running.load(Ordering::SeqCst) >= 2, "should run in parallel");
-    assert_eq!(store.1.load(Ordering::SeqCst), 12, "state persisted after every operation");
+    assert!(
+        cloud.max_running.load(Ordering::SeqCst) >= 2,
+        "should run in parallel"
+    );
+    assert_eq!(
+        store.1.load(Ordering::SeqCst),
+        12,
+        "state persisted after every operation"
+    );
 }
 
 #[tokio::test]

@@ -30,8 +30,14 @@ impl Emulator {
             .expect("start emulator");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
-        let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_string();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected: {line}"))
+            .to_string();
         Emulator { child, url }
     }
 
@@ -39,7 +45,12 @@ impl Emulator {
     pub fn resources(&self) -> Vec<String> {
         let body = http_get(&format!("{}/_emulator/resources", self.url));
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-        v["value"].as_array().expect("value").iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect()
+        v["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|s| s.as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     pub fn get(&self, path: &str) -> serde_json::Value {
@@ -59,14 +70,24 @@ impl Drop for Emulator {
 pub fn http_get(url: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("write");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).expect("read");
     let text = String::from_utf8_lossy(&buf).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -95,7 +116,11 @@ pub struct Run {
 
 impl Run {
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "command failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -107,7 +132,9 @@ pub struct Project {
 
 impl Project {
     pub fn from_example(name: &str) -> Self {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
         let dir = tempfile::tempdir().expect("tempdir");
         for entry in std::fs::read_dir(&src).expect("example dir") {
             let p = entry.expect("entry").path();
@@ -143,7 +170,8 @@ impl Project {
     }
 
     pub fn state(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(self.state_path()).expect("state file")).expect("state json")
+        serde_json::from_str(&std::fs::read_to_string(self.state_path()).expect("state file"))
+            .expect("state json")
     }
 
     /// Run netform in this project against `emu`.
@@ -153,7 +181,11 @@ impl Project {
 
     pub fn run_env(&self, emu: Option<&Emulator>, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(BIN);
-        cmd.arg("--chdir").arg(self.path()).args(args).env("NO_COLOR", "1").env_remove("NETFORM_ARM_ENDPOINT");
+        cmd.arg("--chdir")
+            .arg(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("NETFORM_ARM_ENDPOINT");
         if let Some(emu) = emu {
             cmd.env("NETFORM_ARM_ENDPOINT", &emu.url);
         }
