@@ -393,8 +393,32 @@ fn set_p(b: &mut Value, name: &str, v: Value) {
 // ---------------------------------------------------------------------------------------------
 // PUT
 
+/// Network RP naming rule: 1–80 characters, begins with a word character, ends with a word
+/// character or '_', and contains only word characters, '.', '-' and '_'.
+pub fn check_name(name: &str) -> ApiResult<()> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let n = name.chars().count();
+    let ok = (1..=80).contains(&n)
+        && name.chars().next().is_some_and(word)
+        && name.chars().last().is_some_and(word)
+        && name.chars().all(|c| word(c) || c == '.' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad(
+            "InvalidResourceName",
+            format!(
+                "Resource name {name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'."
+            ),
+        ))
+    }
+}
+
 pub fn plan_put(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
     req_object(req)?;
+    if ctx.existing.is_none() {
+        check_name(ctx.name)?;
+    }
     match ctx.kind {
         Kind::VirtualNetwork => put_vnet(ctx, req),
         Kind::Subnet => put_subnet(ctx, req),
@@ -2264,6 +2288,51 @@ fn put_connection(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
                         circuit.id
                     ),
                 ));
+            }
+            // R18 (second half): circuits per gateway
+            let gk = key(&gw1.id);
+            let mut linked: Vec<String> = connections(ctx.store)
+                .filter(|c| {
+                    key(&c.id) != self_key
+                        && conn_refs(c, "virtualNetworkGateway1").as_deref() == Some(gk.as_str())
+                })
+                .filter_map(|c| conn_refs(c, "peer"))
+                .collect();
+            linked.sort();
+            linked.dedup();
+            if !linked.contains(&ck) {
+                let gw_sku = gw1
+                    .body
+                    .pointer("/properties/sku/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let max_circuits = match gw_sku {
+                    "HighPerformance" | "ErGw2AZ" => 8,
+                    "UltraPerformance" | "ErGw3AZ" | "ErGwScale" => 16,
+                    _ => 4,
+                };
+                let ploc_of = |r: &Res| {
+                    r.body
+                        .pointer("/properties/serviceProviderProperties/peeringLocation")
+                        .and_then(Value::as_str)
+                        .map(normalize_location)
+                };
+                let this_loc = ploc_of(circuit);
+                let same_loc = linked
+                    .iter()
+                    .filter_map(|k| ctx.store.resources.get(k))
+                    .filter(|r| this_loc.is_some() && ploc_of(r) == this_loc)
+                    .count();
+                if linked.len() + 1 > max_circuits || same_loc + 1 > 4 {
+                    return Err(ApiError::bad(
+                        "ExpressRouteGatewayCircuitLimitExceeded",
+                        format!(
+                            "Virtual network gateway {} ({gw_sku}) already links {} ExpressRoute circuits ({same_loc} from this circuit's peering location); the limit is {max_circuits} circuits, at most 4 from the same peering location.",
+                            gw1.id,
+                            linked.len()
+                        ),
+                    ));
+                }
             }
             // R19
             if !tier.eq_ignore_ascii_case("Premium") {

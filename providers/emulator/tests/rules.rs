@@ -890,3 +890,46 @@ async fn conflicts_another_operation_in_progress() {
         .await;
     assert_eq!(p.status, 201);
 }
+
+#[tokio::test]
+async fn r18_circuits_per_gateway() {
+    let e = Emu::instant().await;
+    e.hub("rg", "10.0.255.224/27").await;
+    let gw = e.er_gateway("rg", "er").await; // ErGw1AZ: 4 circuits, 4 per peering location
+    for i in 0..5 {
+        let (cid, sk) = e.circuit("rg", &format!("c{i}")).await;
+        e.provision(&sk).await;
+        e.private_peering("rg", &format!("c{i}")).await;
+        let r = e
+            .put(
+                &net("rg", &format!("connections/l{i}")),
+                &er_connection(&gw, &cid),
+            )
+            .await;
+        if i < 4 {
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        } else {
+            assert_eq!(r.code(), "ExpressRouteGatewayCircuitLimitExceeded");
+        }
+    }
+}
+
+#[tokio::test]
+async fn resource_names_follow_the_network_naming_rule() {
+    let e = Emu::instant().await;
+    e.rg("rg").await;
+    for bad in ["-lead", "trail.", "sp ace", &"x".repeat(81)] {
+        let r = e
+            .put_err(
+                &net("rg", &format!("localNetworkGateways/{bad}")),
+                &json!({"location": "westeurope", "properties": {"fqdn": "a.example"}}),
+            )
+            .await;
+        assert_eq!(r.code(), "InvalidResourceName", "{bad}");
+    }
+    e.put_ok(
+        &net("rg", "localNetworkGateways/ok.name-1_"),
+        &json!({"location": "westeurope", "properties": {"fqdn": "a.example"}}),
+    )
+    .await;
+}
