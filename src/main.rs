@@ -424,14 +424,17 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         .or(ctx.embedded.then(|| cloud::EMBEDDED_AUTO_PROVISION * 15));
     let store: Arc<dyn StateStore> = Arc::new(store);
     let config = Arc::new(project.config.clone());
+    let inputs = apply::ApplyInputs {
+        config,
+        vars: Arc::new(project.vars.clone()),
+        state: refreshed,
+        provider: provider.clone(),
+        store: store.clone(),
+        observer,
+    };
     let outcome = apply::apply(
         &plan,
-        config,
-        Arc::new(project.vars.clone()),
-        refreshed,
-        provider.clone(),
-        store.clone(),
-        observer,
+        inputs,
         &ApplyOptions {
             parallelism: args.parallelism,
             heartbeat,

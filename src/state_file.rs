@@ -76,13 +76,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> std
         f.write_all(bytes)?;
         f.sync_all()?;
     }
-    if let Some(backup) = backup {
-        if path.exists() {
-            // Rename keeps the backup atomic too: it is always a complete previous version.
-            let btmp = dir.join(format!(".{file_name}.backup.tmp.{}", std::process::id()));
-            fs::copy(path, &btmp)?;
-            fs::rename(&btmp, backup)?;
-        }
+    if let Some(backup) = backup
+        && path.exists()
+    {
+        // Rename keeps the backup atomic too: it is always a complete previous version.
+        let btmp = dir.join(format!(".{file_name}.backup.tmp.{}", std::process::id()));
+        fs::copy(path, &btmp)?;
+        fs::rename(&btmp, backup)?;
     }
     fs::rename(&tmp, path)?;
     if let Ok(d) = fs::File::open(dir) {

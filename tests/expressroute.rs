@@ -229,9 +229,7 @@ fn bandwidth_increase_is_an_in_place_update() {
         "{}",
         apply.stdout
     );
-    let circuit = emu.get(&format!(
-        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/hub-rg/providers/Microsoft.Network/expressRouteCircuits/hub-erc?api-version=2024-05-01"
-    ));
+    let circuit = emu.get("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/hub-rg/providers/Microsoft.Network/expressRouteCircuits/hub-erc?api-version=2024-05-01");
     assert_eq!(
         circuit["properties"]["serviceProviderProperties"]["bandwidthInMbps"], 100,
         "{circuit}"

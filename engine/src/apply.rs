@@ -152,17 +152,27 @@ struct Shared {
     gate_poll: Duration,
 }
 
-/// Apply `plan` starting from `state`.
-pub async fn apply(
-    plan: &Plan,
-    config: Arc<Config>,
-    vars: Arc<BTreeMap<String, Value>>,
-    state: State,
-    provider: Arc<dyn Provider>,
-    store: Arc<dyn StateStore>,
-    observer: Arc<dyn Observer>,
-    options: &ApplyOptions,
-) -> ApplyOutcome {
+/// What an apply works with besides the plan: the configuration (re-evaluated per resource
+/// as dependencies complete), the state to start from, and where effects and progress go.
+pub struct ApplyInputs {
+    pub config: Arc<Config>,
+    pub vars: Arc<BTreeMap<String, Value>>,
+    pub state: State,
+    pub provider: Arc<dyn Provider>,
+    pub store: Arc<dyn StateStore>,
+    pub observer: Arc<dyn Observer>,
+}
+
+/// Apply `plan` starting from `inputs.state`.
+pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> ApplyOutcome {
+    let ApplyInputs {
+        config,
+        vars,
+        state,
+        provider,
+        store,
+        observer,
+    } = inputs;
     let (ops, deps) = schedule(plan);
     let shared = Arc::new(Shared {
         config,
@@ -408,10 +418,10 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
                         deps[i].push(j);
                     }
                 }
-                if change.action == Action::DeleteThenCreate {
-                    if let Some(&j) = delete_of.get(&change.addr) {
-                        deps[i].push(j);
-                    }
+                if change.action == Action::DeleteThenCreate
+                    && let Some(&j) = delete_of.get(&change.addr)
+                {
+                    deps[i].push(j);
                 }
             }
             OpKind::Delete => {
@@ -421,17 +431,17 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
                     if other.dependencies.contains(&change.addr) {
                         if let Some(&j) = delete_of.get(&other.addr) {
                             deps[i].push(j);
-                        } else if other.action == Action::Update {
-                            if let Some(&j) = create_of.get(&other.addr) {
-                                deps[i].push(j);
-                            }
+                        } else if other.action == Action::Update
+                            && let Some(&j) = create_of.get(&other.addr)
+                        {
+                            deps[i].push(j);
                         }
                     }
                 }
-                if change.action == Action::CreateThenDelete {
-                    if let Some(&j) = create_of.get(&change.addr) {
-                        deps[i].push(j);
-                    }
+                if change.action == Action::CreateThenDelete
+                    && let Some(&j) = create_of.get(&change.addr)
+                {
+                    deps[i].push(j);
                 }
             }
         }
@@ -673,20 +683,20 @@ async fn refresh_dependencies(shared: &Shared, change: &crate::plan::PlannedChan
             state.get(dep).map(|i| i.attributes.clone())
         };
         let Some(prior) = prior else { continue };
-        if let Ok(Some(fresh)) = shared.provider.read(&dep.type_name, &prior).await {
-            if fresh != prior {
-                persist(shared, |s| {
-                    if let Some(inst) = s.get(dep).cloned() {
-                        s.set(
-                            dep,
-                            shared.provider.name(),
-                            fresh,
-                            inst.sensitive_attributes,
-                            inst.dependencies,
-                        );
-                    }
-                });
-            }
+        if let Ok(Some(fresh)) = shared.provider.read(&dep.type_name, &prior).await
+            && fresh != prior
+        {
+            persist(shared, |s| {
+                if let Some(inst) = s.get(dep).cloned() {
+                    s.set(
+                        dep,
+                        shared.provider.name(),
+                        fresh,
+                        inst.sensitive_attributes,
+                        inst.dependencies,
+                    );
+                }
+            });
         }
     }
 }

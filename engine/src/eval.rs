@@ -147,10 +147,10 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
             for arg in call.args.iter() {
                 args.push(eval(arg, scope)?);
             }
-            if call.args.expand_final() {
-                if let Some(Value::List(last)) = args.pop() {
-                    args.extend(last);
-                }
+            if call.args.expand_final()
+                && let Some(Value::List(last)) = args.pop()
+            {
+                args.extend(last);
             }
             functions::call(name, args).map_err(|e| {
                 let mut err = EvalError::new(

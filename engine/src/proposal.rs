@@ -57,17 +57,16 @@ fn merge_body(
         } else {
             attr.default.clone().unwrap_or(Value::Null)
         };
-        if attr.force_new {
-            if let Some(old) = old {
-                if !values_equal(attr, old, &value) {
-                    path.push(name.to_string());
-                    replace.push(ReplaceCause {
-                        path: path.clone(),
-                        reason: format!("`{name}` cannot be changed in place"),
-                    });
-                    path.pop();
-                }
-            }
+        if attr.force_new
+            && let Some(old) = old
+            && !values_equal(attr, old, &value)
+        {
+            path.push(name.to_string());
+            replace.push(ReplaceCause {
+                path: path.clone(),
+                reason: format!("`{name}` cannot be changed in place"),
+            });
+            path.pop();
         }
         out.insert(name.to_string(), value);
     }

@@ -185,20 +185,20 @@ async fn run(
     );
     let plan = plan.unwrap_or_else(|| panic!("{pd:?}"));
     let store = Arc::new(MemStore(Mutex::new(None), AtomicUsize::new(0)));
-    let outcome = apply::apply(
-        &plan,
-        Arc::new(config),
-        Arc::new(vars),
+    let inputs = apply::ApplyInputs {
+        config: Arc::new(config),
+        vars: Arc::new(vars),
         state,
-        cloud.clone(),
-        store.clone(),
-        Arc::new(Events(Mutex::new(Vec::new()))),
-        &ApplyOptions {
-            parallelism,
-            heartbeat: Duration::from_secs(60),
-        },
-    )
-    .await;
+        provider: cloud.clone(),
+        store: store.clone(),
+        observer: Arc::new(Events(Mutex::new(Vec::new()))),
+    };
+    let options = ApplyOptions {
+        parallelism,
+        heartbeat: Duration::from_secs(60),
+        ..ApplyOptions::default()
+    };
+    let outcome = apply::apply(&plan, inputs, &options).await;
     (cloud, outcome, store)
 }
 
