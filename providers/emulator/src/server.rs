@@ -65,12 +65,20 @@ fn splitmix(state: &mut u64) -> u64 {
 
 struct Inner {
     store: Store,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Stamp>,
 }
 
-fn file_stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+/// Identity of the data file's current version: mtime, length and (on unix) inode — every
+/// save renames a new file into place, so the inode changes even within one mtime tick.
+type Stamp = (SystemTime, u64, u64);
+
+fn file_stamp(path: &std::path::Path) -> Option<Stamp> {
     let md = std::fs::metadata(path).ok()?;
-    Some((md.modified().ok()?, md.len()))
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&md);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((md.modified().ok()?, md.len(), ino))
 }
 
 impl Shared {
