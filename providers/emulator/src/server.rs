@@ -879,11 +879,6 @@ impl H<'_> {
         let running = !op.applied;
         if !result {
             let mut m = Map::new();
-            m.insert(
-                "id".into(),
-                json!(self.async_url(op).replacen(self.base, "", 1)),
-            );
-            m.insert("name".into(), json!(op.id));
             let status = if running {
                 "InProgress"
             } else if op.error.is_some() {

@@ -175,7 +175,7 @@ async fn instant_mode_first_poll_succeeds() {
     assert_eq!(r.status, 201);
     assert_eq!(r.header("retry-after").as_deref(), Some("0"));
     let st = e.get(&r.header("azure-asyncoperation").expect("op")).await;
-    assert_eq!(st.body["status"], "Succeeded");
+    assert_eq!(st.body, json!({"status": "Succeeded"}));
     let d = e.delete(&net("rg", "localNetworkGateways/onprem")).await;
     assert_eq!(d.status, 202);
     let p = e.get(&d.header("location").expect("loc")).await;
