@@ -158,12 +158,103 @@ impl AzureProvider {
             None
         };
         let body = kind.body(&planned, existing.as_ref());
+        let secrets = self.secrets_of(kind, &planned, prior);
         let resp = self
             .arm
             .put(&id, kind.api_version(), &body, &deadline, ctx)
-            .await?;
-        Ok(self.state_from(kind, &resp, &planned.to_json()))
+            .await
+            .map_err(|e| redact(e, &secrets))?;
+        let mut state = self.state_from(kind, &resp, &planned.to_json());
+        if kind.name() == "azurerm_virtual_network_gateway_connection" {
+            self.sync_shared_key(&id, &planned, prior, &mut state, &deadline, ctx)
+                .await
+                .map_err(|e| redact(e, &secrets))?;
+        }
+        Ok(state)
     }
+
+    /// IPsec/Vnet2Vnet connections: a changed `shared_key` is set through the `sharedkey`
+    /// sub-resource (a connection PUT alone does not change it, azurerm#11673), and a key
+    /// Azure generated is read back from it.
+    async fn sync_shared_key(
+        &self,
+        id: &str,
+        planned: &Value,
+        prior: Option<&Json>,
+        state: &mut Json,
+        deadline: &Deadline,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        let is_er = planned
+            .get("type")
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute"));
+        if is_er {
+            return Ok(());
+        }
+        let path = format!("{id}/sharedkey");
+        let api = NETWORK_API_VERSION;
+        let wanted = planned.get("shared_key").as_str().filter(|k| !k.is_empty());
+        let old = prior
+            .and_then(|p| p.get("shared_key"))
+            .and_then(Json::as_str);
+        match wanted {
+            Some(key) if prior.is_some() && old != Some(key) => {
+                self.arm
+                    .put(
+                        &path,
+                        api,
+                        &serde_json::json!({ "value": key }),
+                        deadline,
+                        ctx,
+                    )
+                    .await?;
+            }
+            Some(_) => {}
+            None => {
+                if let Some(found) = self.arm.get(&path, api, deadline, ctx).await?
+                    && let Some(v) = found
+                        .get("value")
+                        .and_then(Json::as_str)
+                        .filter(|v| !v.is_empty())
+                {
+                    state["shared_key"] = Json::String(v.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Values of the sensitive attributes of this resource, to scrub from error messages.
+    fn secrets_of(&self, kind: &dyn Kind, planned: &Value, prior: Option<&Json>) -> Vec<String> {
+        let Some(rt) = self.schema_of(kind.name()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (name, attr) in &rt.schema.attributes {
+            if !attr.sensitive {
+                continue;
+            }
+            if let Some(v) = planned.get(name).as_str() {
+                out.push(v.to_string());
+            }
+            if let Some(v) = prior.and_then(|p| p.get(*name)).and_then(Json::as_str) {
+                out.push(v.to_string());
+            }
+        }
+        out.retain(|s| s.len() >= 3);
+        out
+    }
+}
+
+/// Replace secret values in an error message (Azure may echo request content).
+fn redact(mut err: ProviderError, secrets: &[String]) -> ProviderError {
+    for secret in secrets {
+        if err.message.contains(secret.as_str()) {
+            err.message = err.message.replace(secret.as_str(), "(sensitive value)");
+        }
+    }
+    err
 }
 
 #[async_trait]
@@ -343,9 +434,11 @@ impl Provider for AzureProvider {
             Some(id) => id.to_string(),
             None => self.id_for(kind, &Value::from_json(prior), None)?,
         };
+        let secrets = self.secrets_of(kind, &Value::Null, Some(prior));
         self.arm
             .delete(&id, kind.api_version(), &deadline, ctx)
             .await
+            .map_err(|e| redact(e, &secrets))
     }
 }
 

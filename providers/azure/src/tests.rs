@@ -594,3 +594,27 @@ fn every_type_has_id_and_timeouts() {
         });
     assert_eq!(alias, Some(("bgp_enabled", true)));
 }
+
+#[test]
+fn errors_never_carry_secrets() {
+    let p = provider();
+    let Some(kind) = crate::resources::all_kinds()
+        .into_iter()
+        .find(|k| k.name() == "azurerm_express_route_circuit_peering")
+    else {
+        panic!("peering kind")
+    };
+    let planned = obj(&[("shared_key", "md5-secret".into())]);
+    let secrets = p.secrets_of(kind, &planned, Some(&json!({"shared_key": "old-secret"})));
+    let err = netform_engine::provider::ProviderError::new(
+        netform_engine::provider::ErrorKind::Invalid,
+        "PUT /x: HTTP 400: InvalidSharedKey: key md5-secret (was old-secret) is invalid",
+    );
+    let err = crate::redact(err, &secrets);
+    assert!(
+        !err.message.contains("md5-secret") && !err.message.contains("old-secret"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("(sensitive value)"));
+}

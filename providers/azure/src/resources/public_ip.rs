@@ -36,7 +36,10 @@ impl Kind for PublicIp {
                     .force_new()
                     .case_insensitive(),
             )
-            .attr("zones", AttrSchema::optional(set_str()).force_new())
+            .attr(
+                "zones",
+                AttrSchema::optional_computed(set_str()).force_new(),
+            )
             .attr(
                 "ip_version",
                 AttrSchema::optional(str_t())

@@ -489,6 +489,22 @@ impl Kind for VirtualNetworkGateway {
                     .collect()
             })
             .unwrap_or_default();
+        let mut ipcs = ipcs;
+        // Azure manages the public IP of ExpressRoute gateways: report one only when the
+        // configuration sets it, or the whole (force-new) block would always differ.
+        let is_er = props(resp, "gatewayType")
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute"));
+        if is_er {
+            for (i, ipc) in ipcs.iter_mut().enumerate() {
+                let kept = jget(keep, &["ip_configuration"])
+                    .get(i)
+                    .and_then(|k| k.get("public_ip_address_id"));
+                if kept.is_none_or(Json::is_null) {
+                    ipc["public_ip_address_id"] = Json::Null;
+                }
+            }
+        }
         m.insert("ip_configuration".into(), Json::Array(ipcs));
         // bgp_settings only when the configuration manages it: Azure always returns one.
         let kept_bgp = jget(keep, &["bgp_settings"]).get(0);
