@@ -1431,6 +1431,27 @@ impl H<'_> {
                 let v = rules::view(self.store, &ck).unwrap_or(json!({}));
                 Ok(json_response(200, &v))
             }
+            (Method::GET, ["_emulator", "circuits"]) => {
+                let v: Vec<Value> = self
+                    .store
+                    .resources
+                    .values()
+                    .filter(|r| r.kind == Kind::ExpressRouteCircuit)
+                    .map(|r| {
+                        json!({
+                            "id": r.id,
+                            "serviceKey": r.body.pointer("/properties/serviceKey").cloned().unwrap_or(Value::Null),
+                            "serviceProviderProvisioningState": rules::provider_state(r).as_str(),
+                        })
+                    })
+                    .collect();
+                Ok(json_response(200, &json!({"value": v})))
+            }
+            (Method::POST, ["_emulator", "reset"]) => {
+                *self.store = Store::default();
+                self.mutated = true;
+                Ok(json_response(200, &json!({"value": []})))
+            }
             (Method::GET, ["_emulator", "resources"]) => {
                 let mut ids: Vec<String> = self
                     .store

@@ -131,3 +131,19 @@ async fn set_provider_state_in_file_is_seen_by_a_running_emulator() {
     e.emu.shutdown().await;
     let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
 }
+
+#[tokio::test]
+async fn admin_lists_circuits_and_resets() {
+    let e = Emu::instant().await;
+    e.rg("rg").await;
+    let (cid, sk) = e.circuit("rg", "c").await;
+    let list = e.get("/_emulator/circuits").await;
+    assert_eq!(list.body["value"][0]["id"], cid.as_str());
+    assert_eq!(list.body["value"][0]["serviceKey"], sk.as_str());
+    assert_eq!(
+        list.body["value"][0]["serviceProviderProvisioningState"],
+        "NotProvisioned"
+    );
+    assert_eq!(e.post("/_emulator/reset").await.status, 200);
+    assert!(e.resources().await.is_empty());
+}
