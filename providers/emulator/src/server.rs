@@ -18,7 +18,7 @@ use crate::api::{
 use crate::kinds::{Kind, TOP_LEVEL};
 use crate::rules::{self, Ctx, Side};
 use crate::store::{
-    Op, OpKind, ProviderState, Res, Store, key, new_etag, new_guid, now_ms, set_prop,
+    Op, OpError, OpKind, ProviderState, Res, Store, key, new_etag, new_guid, now_ms, set_prop,
     set_prov_state,
 };
 
@@ -37,6 +37,8 @@ enum Fault {
     Unavailable,
     Drop,
     Slow,
+    /// The request is served, but its long-running operation ends `Failed`.
+    FailOperation,
 }
 
 /// A response body that fails immediately: hyper aborts the connection.
@@ -103,11 +105,12 @@ impl Shared {
         if roll >= f.rate {
             return None;
         }
-        Some(match splitmix(&mut st) % 5 {
+        Some(match splitmix(&mut st) % 6 {
             0 => Fault::Throttle,
             1 => Fault::Internal,
             2 => Fault::Unavailable,
             3 => Fault::Drop,
+            4 => Fault::FailOperation,
             _ => Fault::Slow,
         })
     }
@@ -115,7 +118,8 @@ impl Shared {
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
         let fault = self.pick_fault(&uri);
         let mut resp = match fault {
-            None => return self.dispatch(method, uri, headers, body),
+            None => return self.dispatch(method, uri, headers, body, false),
+            Some(Fault::FailOperation) => return self.dispatch(method, uri, headers, body, true),
             Some(Fault::Slow) => {
                 let d = self
                     .cfg
@@ -124,7 +128,7 @@ impl Shared {
                     .map(|f| f.slow_delay)
                     .unwrap_or_default();
                 tokio::time::sleep(d).await;
-                return self.dispatch(method, uri, headers, body);
+                return self.dispatch(method, uri, headers, body, false);
             }
             Some(Fault::Throttle) => {
                 let sub = uri.path().split('/').nth(2).unwrap_or("").to_string();
@@ -204,7 +208,14 @@ impl Shared {
         }
     }
 
-    fn dispatch(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    fn dispatch(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+        fail_op: bool,
+    ) -> Response {
         let mut guard = self.lock();
         let inner = &mut *guard;
         self.maybe_reload(inner);
@@ -221,6 +232,7 @@ impl Shared {
             headers: &headers,
             body: &body,
             mutated: false,
+            fail_op,
         };
         let mut resp = match h.route() {
             Ok(r) => r,
@@ -327,6 +339,8 @@ struct H<'a> {
     headers: &'a HeaderMap,
     body: &'a [u8],
     mutated: bool,
+    /// Fault injection: the operation started by this request ends `Failed`.
+    fail_op: bool,
 }
 
 impl H<'_> {
@@ -336,6 +350,15 @@ impl H<'_> {
         } else {
             (real_ms as f64 / self.cfg.time_scale).round() as u64
         }
+    }
+
+    fn injected_error(&self) -> Option<OpError> {
+        self.fail_op.then(|| OpError {
+            code: "InternalServerError".to_string(),
+            message:
+                "An error occurred while processing the operation. (injected by netform-emulator)"
+                    .to_string(),
+        })
     }
 
     fn retry_after(&self, op: &Op) -> String {
@@ -906,7 +929,12 @@ impl H<'_> {
             return Ok(resp);
         }
         if let Some(e) = &op.error {
-            return Err(ApiError::bad(&e.code, e.message.clone()));
+            let status = if e.code == "InternalServerError" {
+                500
+            } else {
+                400
+            };
+            return Err(ApiError::new(status, &e.code, e.message.clone()));
         }
         match op.kind {
             OpKind::RgDelete => Ok(empty_response(200)),
@@ -1210,7 +1238,7 @@ impl H<'_> {
             duration_ms: self.scaled(kind.put_duration_ms()),
             targets,
             lock_keys,
-            error: None,
+            error: self.injected_error(),
             applied: false,
         };
         let view = rules::view(self.store, &k).unwrap_or(json!({}));
@@ -1278,7 +1306,7 @@ impl H<'_> {
             duration_ms: self.scaled(r.kind.delete_duration_ms()),
             targets: targets.clone(),
             lock_keys,
-            error: None,
+            error: self.injected_error(),
             applied: false,
         };
         for t in &targets {

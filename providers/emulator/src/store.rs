@@ -259,6 +259,18 @@ impl Store {
                         }
                     }
                 }
+                OpKind::Delete | OpKind::RgDelete if op.error.is_some() => {
+                    // A failed delete leaves the resources in place, marked Failed.
+                    for t in &op.targets {
+                        if let Some(r) = self.resources.get_mut(t)
+                            && r.pending_op.as_deref() == Some(op.id.as_str())
+                        {
+                            r.pending_op = None;
+                            r.deleting = false;
+                            set_prov_state(&mut r.body, "Failed");
+                        }
+                    }
+                }
                 OpKind::Delete | OpKind::RgDelete => {
                     for t in &op.targets {
                         self.resources.remove(t);
