@@ -53,6 +53,10 @@ pub struct EmulatorConfig {
     /// an empty list, so every existing subnet is deleted (in-use ones refused); true keeps the
     /// existing subnets.
     pub vnet_put_without_subnets_keeps_existing: bool,
+    /// If true, ARM requests (under `/subscriptions`) without an `Authorization: Bearer ...`
+    /// header get 401 `AuthenticationFailed` (any token is accepted; get one from the emulator's
+    /// token endpoints). Default false.
+    pub require_auth: bool,
     /// Injected faults on ARM requests (never on `/_emulator` or token endpoints). `None` = none.
     pub faults: Option<FaultConfig>,
 }
@@ -91,6 +95,7 @@ impl Default for EmulatorConfig {
             er_gateway_requires_slash27: false,
             strict_microsoft_peering_public_prefixes: false,
             vnet_put_without_subnets_keeps_existing: false,
+            require_auth: false,
             faults: None,
         }
     }

@@ -479,6 +479,24 @@ impl H<'_> {
         if path == "/_emulator" || path.starts_with("/_emulator/") {
             return self.admin(path);
         }
+        if self.cfg.require_auth && path.starts_with("/subscriptions") {
+            let ok = self.header("authorization").is_some_and(|v| {
+                let (scheme, token) = v.split_once(' ').unwrap_or((v.as_str(), ""));
+                scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+            });
+            if !ok {
+                let mut e = ApiError::new(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing or is not a bearer token.",
+                );
+                e.headers.push((
+                    "www-authenticate".to_string(),
+                    "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing 'Authorization' header.\"".to_string(),
+                ));
+                return Err(e);
+            }
+        }
         if path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/token") {
             return Ok(json_response(
                 200,
@@ -489,12 +507,18 @@ impl H<'_> {
             let exp = self.now / 1000 + 3600;
             return Ok(json_response(
                 200,
-                &json!({"access_token": "netform-emulator-token", "expires_on": exp.to_string(), "token_type": "Bearer", "resource": "https://management.azure.com"}),
+                &json!({"access_token": "netform-emulator-token", "expires_in": "3599", "expires_on": exp.to_string(), "token_type": "Bearer", "resource": "https://management.azure.com"}),
             ));
         }
         match api::parse_route(path) {
             Route::Subscription { sub } => {
-                self.resources_api()?;
+                api::check_api_version(
+                    self.query,
+                    "Microsoft.Resources",
+                    "subscriptions",
+                    (2014, 1, 1),
+                    RESOURCES_MAX,
+                )?;
                 Ok(json_response(
                     200,
                     &json!({"id": format!("/subscriptions/{sub}"), "subscriptionId": sub, "displayName": "netform emulator", "state": "Enabled", "tenantId": "00000000-0000-0000-0000-000000000000"}),

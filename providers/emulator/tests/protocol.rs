@@ -703,3 +703,40 @@ async fn binary_prints_listening_line() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn require_auth_and_token_endpoints() {
+    let e = Emu::start(EmulatorConfig {
+        require_auth: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let r = e.get(&rg_path("rg")).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.code(), "AuthenticationFailed");
+    assert!(r.header("www-authenticate").is_some());
+    let tok = e
+        .c
+        .post(e.url("/tenant-id/oauth2/v2.0/token"))
+        .body("grant_type=client_credentials&scope=https%3A%2F%2Fmanagement.azure.com%2F.default")
+        .send()
+        .await
+        .expect("token");
+    let tok: Value = tok.json().await.expect("json");
+    let access = tok["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    assert_eq!(tok["token_type"], "Bearer");
+    let r =
+        e.c.get(e.url(&rg_path("rg")))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .expect("send");
+    assert_eq!(r.status().as_u16(), 404);
+    let msi = e.get("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com").await;
+    assert!(msi.body["access_token"].is_string());
+    // admin endpoints need no token
+    assert_eq!(e.get("/_emulator/resources").await.status, 200);
+}
