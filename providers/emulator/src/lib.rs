@@ -65,13 +65,19 @@ pub struct EmulatorConfig {
 /// seeded with `seed` (deterministic for a given request order). Kinds: 429
 /// `SubscriptionRequestsThrottled` with `Retry-After`, 500 `InternalServerError`, 503
 /// `ServiceUnavailable`, a dropped connection (the response is aborted), and a slow response
-/// (`slow_delay`, then the request is served normally). A faulted request (other than slow) has
-/// no effect on the state, so retrying it is always safe.
+/// (`slow_delay`, then the request is served normally), and, only with `fail_operations`, a
+/// failed long-running operation. A throttled, 5xx or dropped request has no effect on the
+/// state, so retrying it is always safe.
 #[derive(Debug, Clone)]
 pub struct FaultConfig {
     pub seed: u64,
     pub rate: f64,
     pub slow_delay: Duration,
+    /// Also inject failed long-running operations (the request is served, its operation ends
+    /// `Failed` with `InternalServerError`, the resource `provisioningState: "Failed"`). These are
+    /// not retryable by the protocol, so they are off by default; with it off the fault sequence
+    /// for a seed is the same as without this kind.
+    pub fail_operations: bool,
 }
 
 impl FaultConfig {
@@ -80,6 +86,7 @@ impl FaultConfig {
             seed,
             rate,
             slow_delay: Duration::from_millis(1500),
+            fail_operations: false,
         }
     }
 }

@@ -105,12 +105,13 @@ impl Shared {
         if roll >= f.rate {
             return None;
         }
-        Some(match splitmix(&mut st) % 6 {
+        let kinds = if f.fail_operations { 6 } else { 5 };
+        Some(match splitmix(&mut st) % kinds {
             0 => Fault::Throttle,
             1 => Fault::Internal,
             2 => Fault::Unavailable,
             3 => Fault::Drop,
-            4 => Fault::FailOperation,
+            5 => Fault::FailOperation,
             _ => Fault::Slow,
         })
     }

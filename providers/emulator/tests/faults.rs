@@ -11,9 +11,8 @@ use serde_json::json;
 async fn outcomes(seed: u64) -> (Vec<String>, Emu) {
     let e = Emu::start(EmulatorConfig {
         faults: Some(FaultConfig {
-            seed,
-            rate: 1.0,
             slow_delay: Duration::from_millis(5),
+            ..FaultConfig::new(seed, 1.0)
         }),
         ..EmulatorConfig::default()
     })
@@ -108,6 +107,7 @@ async fn injected_failed_operations_end_failed() {
     let e = Emu::start(EmulatorConfig {
         faults: Some(FaultConfig {
             slow_delay: Duration::from_millis(1),
+            fail_operations: true,
             ..FaultConfig::new(3, 1.0)
         }),
         ..EmulatorConfig::default()
