@@ -167,6 +167,27 @@ fn is_busy_code(code: Option<&str>) -> bool {
     )
 }
 
+/// Operation failure codes worth re-issuing the operation for (the service failed, not the request).
+fn is_transient_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("InternalServerError")
+            | Some("InternalError")
+            | Some("ServiceUnavailable")
+            | Some("GatewayTimeout")
+            | Some("RetryableError")
+            | Some("TooManyRequests")
+            | Some("OperationPreempted")
+    )
+}
+
+/// A failed long-running operation that re-issuing the PUT/DELETE may fix.
+fn reissuable(e: &ProviderError) -> bool {
+    is_busy_code(e.code.as_deref())
+        || is_transient_code(e.code.as_deref())
+        || e.kind == ErrorKind::Transient
+}
+
 fn is_retryable(status: StatusCode, body: &Json, headers: &HeaderMap) -> bool {
     let s = status.as_u16();
     s == 429
@@ -410,6 +431,7 @@ impl ArmClient {
             let resp = self
                 .send(Method::PUT, &url, Some(body), deadline, ctx)
                 .await?;
+            let mut op_failed = false;
             if !resp.status.is_success() {
                 return Err(error_from_response(
                     &Method::PUT,
@@ -419,11 +441,19 @@ impl ArmClient {
                 ));
             }
             match self
-                .follow(&Method::PUT, path, api_version, &resp, deadline, ctx)
+                .follow(
+                    &Method::PUT,
+                    path,
+                    api_version,
+                    &resp,
+                    deadline,
+                    ctx,
+                    &mut op_failed,
+                )
                 .await
             {
                 Ok(()) => {}
-                Err(e) if is_busy_code(e.code.as_deref()) && round < self.opts.max_attempts => {
+                Err(e) if op_failed && reissuable(&e) && round < self.opts.max_attempts => {
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     let delay = self.backoff(round - 1, None).min(deadline.remaining());
                     (ctx.progress)(format!(
@@ -470,6 +500,7 @@ impl ArmClient {
         loop {
             round += 1;
             let resp = self.send(Method::DELETE, &url, None, deadline, ctx).await?;
+            let mut op_failed = false;
             match resp.status.as_u16() {
                 404 | 204 => return Ok(()),
                 200..=299 => {}
@@ -483,11 +514,19 @@ impl ArmClient {
                 }
             }
             match self
-                .follow(&Method::DELETE, path, api_version, &resp, deadline, ctx)
+                .follow(
+                    &Method::DELETE,
+                    path,
+                    api_version,
+                    &resp,
+                    deadline,
+                    ctx,
+                    &mut op_failed,
+                )
                 .await
             {
                 Ok(()) => return Ok(()),
-                Err(e) if is_busy_code(e.code.as_deref()) && round < self.opts.max_attempts => {
+                Err(e) if op_failed && reissuable(&e) && round < self.opts.max_attempts => {
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     let delay = self.backoff(round - 1, None).min(deadline.remaining());
                     (ctx.progress)(format!(
@@ -517,11 +556,12 @@ impl ArmClient {
         initial: &ArmResponse,
         deadline: &Deadline,
         ctx: &OpContext,
+        op_failed: &mut bool,
     ) -> Result<(), ProviderError> {
         let mut hint = initial.retry_after();
         if let Some(op_url) = initial.header("azure-asyncoperation") {
             return self
-                .poll_async_operation(method, path, &op_url, hint, deadline, ctx)
+                .poll_async_operation(method, path, &op_url, hint, deadline, ctx, op_failed)
                 .await;
         }
         if let Some(mut loc) = initial.header("location") {
@@ -529,7 +569,10 @@ impl ArmClient {
                 && *method == Method::PUT
                 && provisioning_done(&initial.body)
             {
-                return check_provisioning(method, path, &initial.body);
+                {
+                    *op_failed = true;
+                    return check_provisioning(method, path, &initial.body);
+                }
             }
             loop {
                 let delay = self.poll_delay(hint);
@@ -557,7 +600,10 @@ impl ArmClient {
                         return Ok(());
                     }
                     404 if *method == Method::DELETE => return Ok(()),
-                    _ => return Err(error_from_response(method, path, resp.status, &resp.body)),
+                    _ => {
+                        *op_failed = resp.status.is_server_error();
+                        return Err(error_from_response(method, path, resp.status, &resp.body));
+                    }
                 }
             }
         }
@@ -566,7 +612,10 @@ impl ArmClient {
             let mut body = initial.body.clone();
             loop {
                 if provisioning_done(&body) {
-                    return check_provisioning(method, path, &body);
+                    {
+                        *op_failed = true;
+                        return check_provisioning(method, path, &body);
+                    }
                 }
                 let state = provisioning_state(&body).unwrap_or("Updating").to_string();
                 (ctx.progress)(format!(
@@ -634,6 +683,7 @@ impl ArmClient {
         mut hint: Option<Duration>,
         deadline: &Deadline,
         ctx: &OpContext,
+        op_failed: &mut bool,
     ) -> Result<(), ProviderError> {
         loop {
             tokio::time::sleep(self.poll_delay(hint).min(deadline.remaining())).await;
@@ -673,9 +723,11 @@ impl ArmClient {
                         .unwrap_or("no details given");
                     let kind = match code.as_deref() {
                         c if is_busy_code(c) => ErrorKind::Conflict,
+                        c if is_transient_code(c) => ErrorKind::Transient,
                         _ if status.eq_ignore_ascii_case("failed") => ErrorKind::Invalid,
                         _ => ErrorKind::Other,
                     };
+                    *op_failed = true;
                     let mut e = ProviderError::new(
                         kind,
                         format!(
@@ -714,7 +766,7 @@ fn provisioning_done(body: &Json) -> bool {
 fn check_provisioning(method: &Method, path: &str, body: &Json) -> Result<(), ProviderError> {
     match provisioning_state(body) {
         Some(s) if !s.eq_ignore_ascii_case("succeeded") => Err(ProviderError::new(
-            ErrorKind::Invalid,
+            ErrorKind::Transient,
             format!("{method} {path}: the resource's provisioningState is {s}"),
         )
         .with_code(format!("Provisioning{s}"))),

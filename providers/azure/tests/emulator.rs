@@ -28,18 +28,39 @@ fn ctx() -> netform_engine::provider::OpContext {
     netform_engine::provider::OpContext::quiet(Duration::from_secs(60))
 }
 
+/// Create, then check that planning the same configuration against the new state is a no-op
+/// (planned == state: no spurious diff) and that the id planned up front was the real one.
 async fn create(p: &AzureProvider, t: &str, cfg: &Value) -> Json {
     let plan = planned(p, t, None, cfg);
-    p.create(t, &plan, &ctx())
+    let state = p
+        .create(t, &plan, &ctx())
         .await
-        .unwrap_or_else(|e| panic!("create {t}: {e} ({:?})", e.code))
+        .unwrap_or_else(|e| panic!("create {t}: {e} ({:?})", e.code));
+    assert_eq!(
+        plan.get("id").as_str(),
+        state["id"].as_str(),
+        "{t}: planned id"
+    );
+    assert_eq!(
+        planned(p, t, Some(&state), cfg).to_json(),
+        state,
+        "{t}: second plan not a no-op"
+    );
+    state
 }
 
 async fn update(p: &AzureProvider, t: &str, prior: &Json, cfg: &Value) -> Json {
     let plan = planned(p, t, Some(prior), cfg);
-    p.update(t, prior, &plan, &ctx())
+    let state = p
+        .update(t, prior, &plan, &ctx())
         .await
-        .unwrap_or_else(|e| panic!("update {t}: {e} ({:?})", e.code))
+        .unwrap_or_else(|e| panic!("update {t}: {e} ({:?})", e.code));
+    assert_eq!(
+        planned(p, t, Some(&state), cfg).to_json(),
+        state,
+        "{t}: second plan not a no-op"
+    );
+    state
 }
 
 async fn read(p: &AzureProvider, t: &str, prior: &Json) -> Option<Json> {
@@ -550,37 +571,59 @@ async fn concurrent_writes_on_one_circuit_are_retried() {
     emu.shutdown().await;
 }
 
-/// Injected 429/500/503/dropped connections: every operation still completes.
+/// Injected 429/500/503/dropped connections, slow responses and failed operations: every
+/// operation still completes (several seeds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_injected_faults() {
-    let mut faults = FaultConfig::new(7, 0.3);
-    faults.slow_delay = Duration::from_millis(50);
-    let (emu, p) = emulator(EmulatorConfig {
-        time_scale: 3000.0,
-        faults: Some(faults),
-        ..Default::default()
-    })
-    .await;
-    let rg_state = create(&p, "azurerm_resource_group", &rg()).await;
-    let vnet_state = create(&p, "azurerm_virtual_network", &vnet(&[])).await;
-    let sn = create(
-        &p,
-        "azurerm_subnet",
-        &subnet("GatewaySubnet", "10.0.255.224/27"),
-    )
-    .await;
-    let erc = create(&p, "azurerm_express_route_circuit", &circuit(50.0)).await;
-    let erc = update(&p, "azurerm_express_route_circuit", &erc, &circuit(100.0)).await;
-    assert_eq!(erc["bandwidth_in_mbps"], 100);
-    assert!(
-        p.retry_count() > 0,
-        "a 30% fault rate must have caused retries"
-    );
-    delete(&p, "azurerm_express_route_circuit", &erc).await;
-    delete(&p, "azurerm_subnet", &sn).await;
-    delete(&p, "azurerm_virtual_network", &vnet_state).await;
-    delete(&p, "azurerm_resource_group", &rg_state).await;
-    emu.shutdown().await;
+    for seed in [7u64, 11, 23] {
+        let mut faults = FaultConfig::new(seed, 0.3);
+        faults.slow_delay = Duration::from_millis(50);
+        let (emu, p) = emulator(EmulatorConfig {
+            time_scale: 3000.0,
+            faults: Some(faults),
+            ..Default::default()
+        })
+        .await;
+        let rg_state = create(&p, "azurerm_resource_group", &rg()).await;
+        let vnet_state = create(&p, "azurerm_virtual_network", &vnet(&[])).await;
+        let sn = create(
+            &p,
+            "azurerm_subnet",
+            &subnet("GatewaySubnet", "10.0.255.224/27"),
+        )
+        .await;
+        let vnet_state = update(
+            &p,
+            "azurerm_virtual_network",
+            &vnet_state,
+            &vnet(&["10.0.0.4"]),
+        )
+        .await;
+        assert!(read(&p, "azurerm_subnet", &sn).await.is_some());
+        let erc = create(&p, "azurerm_express_route_circuit", &circuit(50.0)).await;
+        let erc = update(&p, "azurerm_express_route_circuit", &erc, &circuit(100.0)).await;
+        assert_eq!(erc["bandwidth_in_mbps"], 100);
+        let auth = create(
+            &p,
+            "azurerm_express_route_circuit_authorization",
+            &obj(&[
+                ("name", "a".into()),
+                ("express_route_circuit_name", "erc-ams".into()),
+                ("resource_group_name", "rg-hybrid".into()),
+            ]),
+        )
+        .await;
+        assert!(
+            p.retry_count() > 0,
+            "seed {seed}: a 30% fault rate must have caused retries"
+        );
+        delete(&p, "azurerm_express_route_circuit_authorization", &auth).await;
+        delete(&p, "azurerm_express_route_circuit", &erc).await;
+        delete(&p, "azurerm_subnet", &sn).await;
+        delete(&p, "azurerm_virtual_network", &vnet_state).await;
+        delete(&p, "azurerm_resource_group", &rg_state).await;
+        emu.shutdown().await;
+    }
 }
 
 async fn shared_key_in_azure(emu: &RunningEmulator, conn_id: &str) -> String {
@@ -696,5 +739,169 @@ async fn ipsec_shared_key_is_set_and_read_back() {
     )
     .await;
     assert_eq!(c3["shared_key"], "second-key");
+    emu.shutdown().await;
+}
+
+/// Nested blocks (microsoft_peering_config, bgp_settings with peering_addresses) round-trip:
+/// what create returns is what read returns, and planning again is a no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn optional_blocks_round_trip_without_drift() {
+    let (emu, p) = emulator(EmulatorConfig {
+        time_scale: 3000.0,
+        ..Default::default()
+    })
+    .await;
+    create(&p, "azurerm_resource_group", &rg()).await;
+    let premium = obj(&[
+        ("name", "erc-ms".into()),
+        ("resource_group_name", "rg-hybrid".into()),
+        ("location", "westeurope".into()),
+        ("service_provider_name", "Equinix".into()),
+        ("peering_location", "Amsterdam".into()),
+        ("bandwidth_in_mbps", num(1000.0)),
+        (
+            "sku",
+            Value::List(vec![obj(&[
+                ("tier", "Premium".into()),
+                ("family", "UnlimitedData".into()),
+            ])]),
+        ),
+        ("allow_classic_operations", false.into()),
+    ]);
+    let erc = create(&p, "azurerm_express_route_circuit", &premium).await;
+    admin(
+        &emu,
+        &format!(
+            "/_emulator/circuits/{}/provision",
+            erc["service_key"].as_str().unwrap_or_default()
+        ),
+    )
+    .await;
+    let ms_cfg = obj(&[
+        ("peering_type", "MicrosoftPeering".into()),
+        ("express_route_circuit_name", "erc-ms".into()),
+        ("resource_group_name", "rg-hybrid".into()),
+        ("vlan_id", num(300.0)),
+        ("primary_peer_address_prefix", "203.0.113.0/30".into()),
+        ("secondary_peer_address_prefix", "203.0.113.4/30".into()),
+        ("peer_asn", num(64900.0)),
+        (
+            "microsoft_peering_config",
+            Value::List(vec![obj(&[(
+                "advertised_public_prefixes",
+                list(&["203.0.113.128/27"]),
+            )])]),
+        ),
+    ]);
+    let ms = create(&p, "azurerm_express_route_circuit_peering", &ms_cfg).await;
+    assert_eq!(
+        ms["microsoft_peering_config"][0]["advertised_public_prefixes"],
+        json!(["203.0.113.128/27"])
+    );
+    assert_eq!(
+        read(&p, "azurerm_express_route_circuit_peering", &ms)
+            .await
+            .as_ref(),
+        Some(&ms)
+    );
+    planned(
+        &p,
+        "azurerm_express_route_circuit_peering",
+        Some(&ms),
+        &ms_cfg,
+    );
+
+    let lng_cfg = obj(&[
+        ("name", "lng-bgp".into()),
+        ("resource_group_name", "rg-hybrid".into()),
+        ("location", "westeurope".into()),
+        ("gateway_address", "198.51.100.7".into()),
+        (
+            "address_space",
+            list(&["192.168.10.0/24", "192.168.20.0/24"]),
+        ),
+        (
+            "bgp_settings",
+            Value::List(vec![obj(&[
+                ("asn", num(65050.0)),
+                ("bgp_peering_address", "192.168.255.1".into()),
+            ])]),
+        ),
+    ]);
+    let lng = create(&p, "azurerm_local_network_gateway", &lng_cfg).await;
+    assert_eq!(lng["bgp_settings"][0]["asn"], 65050);
+    assert_eq!(
+        read(&p, "azurerm_local_network_gateway", &lng)
+            .await
+            .as_ref(),
+        Some(&lng)
+    );
+
+    create(&p, "azurerm_virtual_network", &vnet(&[])).await;
+    let sn = create(
+        &p,
+        "azurerm_subnet",
+        &subnet("GatewaySubnet", "10.0.255.224/27"),
+    )
+    .await;
+    let pip = create(
+        &p,
+        "azurerm_public_ip",
+        &obj(&[
+            ("name", "pip-bgp".into()),
+            ("resource_group_name", "rg-hybrid".into()),
+            ("location", "westeurope".into()),
+            ("allocation_method", "Static".into()),
+            ("zones", list(&["1", "2", "3"])),
+        ]),
+    )
+    .await;
+    assert_eq!(pip["zones"], json!(["1", "2", "3"]));
+    let gw_cfg = obj(&[
+        ("name", "vgw-bgp".into()),
+        ("resource_group_name", "rg-hybrid".into()),
+        ("location", "westeurope".into()),
+        ("type", "Vpn".into()),
+        ("sku", "VpnGw1AZ".into()),
+        ("bgp_enabled", true.into()),
+        (
+            "ip_configuration",
+            Value::List(vec![obj(&[
+                ("subnet_id", id(&sn).as_str().into()),
+                ("public_ip_address_id", id(&pip).as_str().into()),
+            ])]),
+        ),
+        (
+            "bgp_settings",
+            Value::List(vec![obj(&[
+                ("asn", num(65515.0)),
+                (
+                    "peering_addresses",
+                    Value::List(vec![obj(&[
+                        ("ip_configuration_name", "vnetGatewayConfig".into()),
+                        ("apipa_addresses", list(&["169.254.21.1"])),
+                    ])]),
+                ),
+            ])]),
+        ),
+    ]);
+    let gw = create(&p, "azurerm_virtual_network_gateway", &gw_cfg).await;
+    assert_eq!(gw["bgp_settings"][0]["asn"], 65515);
+    assert_eq!(
+        gw["bgp_settings"][0]["peering_addresses"][0]["apipa_addresses"],
+        json!(["169.254.21.1"])
+    );
+    assert_eq!(
+        read(&p, "azurerm_virtual_network_gateway", &gw)
+            .await
+            .as_ref(),
+        Some(&gw)
+    );
+    let again = planned(&p, "azurerm_virtual_network_gateway", Some(&gw), &gw_cfg);
+    assert_eq!(
+        again.to_json(),
+        gw,
+        "planning the same config again must be a no-op"
+    );
     emu.shutdown().await;
 }

@@ -478,3 +478,43 @@ async fn no_auth_sends_no_authorization_header() {
     let auth = script.auth.lock().map(|a| a.clone()).unwrap_or_default();
     assert_eq!(auth, vec![None]);
 }
+
+#[tokio::test]
+async fn failed_operation_with_internal_error_is_reissued() {
+    let (base, script) = serve(vec![
+        reply(404, &[], json!(null)),
+        reply(201, &[("azure-asyncoperation", "BASE/ops/1")], vnet_body("Updating")),
+        reply(200, &[], json!({"status":"Failed","error":{"code":"InternalServerError","message":"An error occurred."}})),
+        reply(200, &[("azure-asyncoperation", "BASE/ops/2")], vnet_body("Updating")),
+        reply(200, &[], json!({"status":"Succeeded"})),
+        reply(200, &[], vnet_body("Succeeded")),
+    ])
+    .await;
+    if let Ok(mut r) = script.replies.lock() {
+        for item in r.iter_mut().flatten() {
+            for h in item.1.iter_mut() {
+                h.1 = h.1.replace("BASE", &base);
+            }
+        }
+    }
+    let p = AzureProvider::new(emulator_settings(&base)).unwrap_or_else(|e| panic!("{e}"));
+    let planned = common::planned(&p, "azurerm_virtual_network", None, &vnet_cfg());
+    let rec = Recorder::default();
+    let state = p
+        .create(
+            "azurerm_virtual_network",
+            &planned,
+            &rec.ctx(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state["name"], "vnet");
+    assert_eq!(p.retry_count(), 1);
+    assert!(
+        rec.messages().iter().any(|m| m.contains("re-issuing PUT")),
+        "{:?}",
+        rec.messages()
+    );
+    let seen = script.seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(seen.iter().filter(|s| s.starts_with("PUT ")).count(), 2);
+}
