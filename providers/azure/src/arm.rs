@@ -548,6 +548,7 @@ impl ArmClient {
 
     /// Follow the LRO started by `initial`: prefer `Azure-AsyncOperation`, fall back to
     /// `Location`, else poll the resource's `provisioningState` (PUT) or its existence (DELETE).
+    #[allow(clippy::too_many_arguments)] // private: the operation's whole context
     async fn follow(
         &self,
         method: &Method,
@@ -675,6 +676,7 @@ impl ArmClient {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // private: the operation's whole context
     async fn poll_async_operation(
         &self,
         method: &Method,
