@@ -41,9 +41,9 @@ impl ArmOptions {
     }
 }
 
-/// One HTTP response, body parsed as JSON when there is one.
-#[derive(Debug, Clone)]
-pub struct ArmResponse {
+/// One HTTP response, body parsed as JSON when there is one. No `Debug`: bodies may hold secrets.
+#[derive(Clone)]
+pub(crate) struct ArmResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Json,

@@ -518,3 +518,65 @@ async fn failed_operation_with_internal_error_is_reissued() {
     let seen = script.seen.lock().map(|s| s.clone()).unwrap_or_default();
     assert_eq!(seen.iter().filter(|s| s.starts_with("PUT ")).count(), 2);
 }
+
+#[tokio::test]
+async fn workload_identity_posts_the_federated_token() {
+    let dir = std::env::temp_dir().join(format!("netform-azure-oidc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "federated-jwt").unwrap_or_else(|e| panic!("{e}"));
+    let token = json!({"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"oidc-tok"});
+    let (login, login_script) = serve(vec![reply(200, &[], token)]).await;
+    let (base, script) = serve(vec![reply(200, &[], rg_state())]).await;
+    let mut s = emulator_settings(&base);
+    s.no_auth = false;
+    s.use_oidc = true;
+    s.tenant_id = Some("00000000-0000-0000-0000-0000000000ee".into());
+    s.client_id = Some("app".into());
+    s.oidc_token_file_path = Some(token_file);
+    s.authority_host = login;
+    let p = AzureProvider::new(s).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        p.read("azurerm_resource_group", &rg_state())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some()
+    );
+    let seen = login_script
+        .seen
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        seen,
+        vec!["POST /00000000-0000-0000-0000-0000000000ee/oauth2/v2.0/token".to_string()]
+    );
+    let auth = script.auth.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(auth, vec![Some("Bearer oidc-tok".to_string())]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn credential_failure_is_an_auth_error_without_the_secret() {
+    let (login, _login) = serve(vec![reply(401, &[], json!({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}))]).await;
+    let (base, _script) = serve(vec![]).await;
+    let mut s = emulator_settings(&base);
+    s.no_auth = false;
+    s.use_cli = false;
+    s.tenant_id = Some("00000000-0000-0000-0000-0000000000ff".into());
+    s.client_id = Some("app".into());
+    s.client_secret = Some("wrong-secret-value".into());
+    s.authority_host = login;
+    let p = AzureProvider::new(s).unwrap_or_else(|e| panic!("{e}"));
+    let err = p
+        .read("azurerm_resource_group", &rg_state())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("expected failure"));
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert!(
+        !err.message.contains("wrong-secret-value"),
+        "{}",
+        err.message
+    );
+}
