@@ -269,7 +269,23 @@ impl Provider for AzureProvider {
 
     fn validate(&self, type_name: &str, config: &Value) -> Vec<ProviderDiagnostic> {
         match self.kind(type_name) {
-            Ok(kind) => kind.validate(config),
+            Ok(kind) => {
+                let mut out = kind.validate(config);
+                if let Some(loc) = config.get("location").as_str()
+                    && resources::regions::region_geo(loc).is_none()
+                {
+                    let mut d = ProviderDiagnostic::warning(
+                        &["location"],
+                        format!("{loc:?} is not a known Azure region"),
+                    )
+                    .code("LocationNotAvailableForResourceType");
+                    if let Some(s) = resources::regions::suggest_region(loc) {
+                        d = d.hint(format!("did you mean \"{s}\"?"));
+                    }
+                    out.push(d);
+                }
+                out
+            }
             Err(_) => vec![ProviderDiagnostic::error(
                 &[],
                 format!("the azurerm provider does not support {type_name}"),

@@ -618,3 +618,120 @@ fn errors_never_carry_secrets() {
     );
     assert!(err.message.contains("(sensitive value)"));
 }
+
+#[test]
+fn unknown_region_is_a_warning_with_a_suggestion() {
+    let p = provider();
+    let d = p.validate(
+        "azurerm_resource_group",
+        &obj(&[("name", "rg".into()), ("location", "westeurop".into())]),
+    );
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].severity, netform_engine::provider::Severity::Warning);
+    assert_eq!(d[0].path, vec!["location"]);
+    assert!(
+        d[0].hint
+            .as_deref()
+            .is_some_and(|h| h.contains("westeurope"))
+    );
+    assert!(
+        p.validate(
+            "azurerm_resource_group",
+            &obj(&[("name", "rg".into()), ("location", "West Europe".into())])
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn cross_resource_rules() {
+    use netform_engine::provider::ResourceView;
+    let sub = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network";
+    let vnet = obj(&[
+        ("name", "vnet".into()),
+        ("resource_group_name", "rg".into()),
+        ("location", "westeurope".into()),
+    ]);
+    let gw = obj(&[
+        ("id", format!("{sub}/virtualNetworkGateways/ergw").into()),
+        ("name", "ergw".into()),
+        ("resource_group_name", "rg".into()),
+        ("location", "eastus".into()),
+        ("type", "ExpressRoute".into()),
+        (
+            "ip_configuration",
+            Value::List(vec![obj(&[(
+                "subnet_id",
+                format!("{sub}/virtualNetworks/vnet/subnets/GatewaySubnet").into(),
+            )])]),
+        ),
+    ]);
+    let mut erc = circuit(200.0, "MeteredData");
+    if let Value::Object(m) = &mut erc {
+        m.insert(
+            "id".into(),
+            format!("{sub}/expressRouteCircuits/erc").into(),
+        );
+    }
+    let conn = obj(&[
+        ("type", "ExpressRoute".into()),
+        (
+            "virtual_network_gateway_id",
+            format!("{sub}/virtualNetworkGateways/ergw").into(),
+        ),
+        (
+            "express_route_circuit_id",
+            format!("{sub}/expressRouteCircuits/erc").into(),
+        ),
+    ]);
+    let views = vec![
+        ResourceView {
+            address: "azurerm_virtual_network.v",
+            type_name: "azurerm_virtual_network",
+            value: &vnet,
+            prior: None,
+        },
+        ResourceView {
+            address: "azurerm_virtual_network_gateway.g",
+            type_name: "azurerm_virtual_network_gateway",
+            value: &gw,
+            prior: None,
+        },
+        ResourceView {
+            address: "azurerm_express_route_circuit.c",
+            type_name: "azurerm_express_route_circuit",
+            value: &erc,
+            prior: None,
+        },
+        ResourceView {
+            address: "azurerm_virtual_network_gateway_connection.x",
+            type_name: "azurerm_virtual_network_gateway_connection",
+            value: &conn,
+            prior: None,
+        },
+    ];
+    let d = p_validate_all(&views);
+    let got: Vec<(usize, String)> = d
+        .iter()
+        .map(|(i, d)| (*i, d.code.clone().unwrap_or_else(|| d.summary.clone())))
+        .collect();
+    assert!(
+        got.contains(&(1, "InvalidResourceReference".to_string())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(3, "VnetAndCircuitNotInSameGeopoliticalRegion".to_string())),
+        "{got:?}"
+    );
+    assert!(
+        d.iter()
+            .any(|(i, d)| *i == 3 && d.severity == netform_engine::provider::Severity::Warning),
+        "private peering warning"
+    );
+}
+
+fn p_validate_all(
+    views: &[netform_engine::provider::ResourceView<'_>],
+) -> Vec<(usize, netform_engine::provider::ProviderDiagnostic)> {
+    provider().validate_all(views)
+}

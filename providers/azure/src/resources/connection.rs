@@ -1,7 +1,7 @@
 //! `azurerm_virtual_network_gateway_connection` → `Microsoft.Network/connections`.
 
 use netform_engine::Value;
-use netform_engine::provider::ProviderDiagnostic;
+use netform_engine::provider::{ProviderDiagnostic, ResourceView};
 use netform_engine::schema::{AttrSchema, ResourceType, Timeouts};
 use serde_json::{Map, Value as Json, json};
 
@@ -439,6 +439,92 @@ impl Kind for Connection {
         let _ = jget;
         Json::Object(m)
     }
+}
+
+fn find_by_id<'a, 'b>(
+    resources: &'a [ResourceView<'b>],
+    type_name: &str,
+    id: &str,
+) -> Option<&'a ResourceView<'b>> {
+    resources.iter().find(|r| {
+        r.type_name == type_name
+            && r.value
+                .get("id")
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(id))
+    })
+}
+
+/// ExpressRoute links: a Standard/Local circuit reaches only gateways in its peering location's
+/// geopolitical region (R19); the circuit needs an AzurePrivatePeering (R20).
+pub(crate) fn validate_expressroute_links(
+    resources: &[ResourceView<'_>],
+) -> Vec<(usize, ProviderDiagnostic)> {
+    let mut out = Vec::new();
+    for (i, r) in resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.type_name == "azurerm_virtual_network_gateway_connection")
+    {
+        if !s(r.value, "type").is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute")) {
+            continue;
+        }
+        let Some(circuit_id) = s(r.value, "express_route_circuit_id") else {
+            continue;
+        };
+        let Some(circuit) = find_by_id(resources, "azurerm_express_route_circuit", circuit_id)
+        else {
+            continue;
+        };
+        let tier = super::blocks(circuit.value, "sku")
+            .first()
+            .and_then(|b| s(b, "tier"))
+            .unwrap_or("Standard");
+        let gateway = s(r.value, "virtual_network_gateway_id")
+            .and_then(|id| find_by_id(resources, "azurerm_virtual_network_gateway", id));
+        if !tier.eq_ignore_ascii_case("Premium") {
+            let peering_geo =
+                s(circuit.value, "peering_location").and_then(super::regions::peering_location_geo);
+            let gateway_geo = gateway
+                .and_then(|g| s(g.value, "location"))
+                .and_then(super::regions::region_geo);
+            if let (Some(a), Some(b)) = (peering_geo, gateway_geo)
+                && a != b
+            {
+                out.push((
+                        i,
+                        ProviderDiagnostic::error(
+                            &["express_route_circuit_id"],
+                            format!("a {tier} circuit peered in {a} cannot link to a gateway in {b}"),
+                        )
+                        .code("VnetAndCircuitNotInSameGeopoliticalRegion")
+                        .hint("use a Premium circuit (sku { tier = \"Premium\" }) for links across geopolitical regions"),
+                    ));
+            }
+        }
+        let rg = s(circuit.value, "resource_group_name");
+        let name = s(circuit.value, "name");
+        let has_private = resources.iter().any(|p| {
+            p.type_name == "azurerm_express_route_circuit_peering"
+                && s(p.value, "peering_type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("AzurePrivatePeering"))
+                && s(p.value, "express_route_circuit_name").is_some_and(|n| {
+                    Some(n.to_ascii_lowercase()) == name.map(str::to_ascii_lowercase)
+                })
+                && s(p.value, "resource_group_name").is_some_and(|n| {
+                    Some(n.to_ascii_lowercase()) == rg.map(str::to_ascii_lowercase)
+                })
+        });
+        if !has_private {
+            out.push((
+                i,
+                ProviderDiagnostic::warning(&["express_route_circuit_id"], "the circuit has no AzurePrivatePeering in this configuration")
+                    .detail("an ExpressRoute connection needs the circuit's private peering; Azure rejects it otherwise")
+                    .hint("add an azurerm_express_route_circuit_peering with peering_type = \"AzurePrivatePeering\" and make the connection depend on it"),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod circuit_peering;
 pub mod connection;
 pub mod local_network_gateway;
 pub mod public_ip;
+pub(crate) mod regions;
 pub mod resource_group;
 pub mod subnet;
 pub mod virtual_network;
@@ -96,6 +97,10 @@ pub(crate) fn validate_all(resources: &[ResourceView<'_>]) -> Vec<(usize, Provid
     out.extend(circuit_peering::validate_vlans(resources));
     out.extend(virtual_network_gateway::validate_one_per_type(resources));
     out.extend(subnet::validate_against_vnets(resources));
+    out.extend(virtual_network_gateway::validate_same_region_as_vnet(
+        resources,
+    ));
+    out.extend(connection::validate_expressroute_links(resources));
     out
 }
 

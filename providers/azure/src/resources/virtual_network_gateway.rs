@@ -555,6 +555,57 @@ fn vnet_of_subnet(subnet_id: &str) -> Option<String> {
     parent_id(subnet_id).map(|v| v.to_ascii_lowercase())
 }
 
+/// A gateway must be in its virtual network's region (R8).
+pub(crate) fn validate_same_region_as_vnet(
+    resources: &[ResourceView<'_>],
+) -> Vec<(usize, ProviderDiagnostic)> {
+    let mut out = Vec::new();
+    for (i, r) in resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.type_name == "azurerm_virtual_network_gateway")
+    {
+        let Some(subnet) = blocks(r.value, "ip_configuration")
+            .first()
+            .and_then(|c| c.get("subnet_id").as_str())
+        else {
+            continue;
+        };
+        let (Some(rg), Some(vnet)) = (
+            super::id_segment(subnet, "resourceGroups"),
+            super::id_segment(subnet, "virtualNetworks"),
+        ) else {
+            continue;
+        };
+        let Some(gw_loc) = s(r.value, "location") else {
+            continue;
+        };
+        let found = resources.iter().find(|v| {
+            v.type_name == "azurerm_virtual_network"
+                && s(v.value, "name").is_some_and(|n| n.eq_ignore_ascii_case(vnet))
+                && s(v.value, "resource_group_name").is_some_and(|n| n.eq_ignore_ascii_case(rg))
+        });
+        if let Some(vnet_loc) = found.and_then(|v| s(v.value, "location"))
+            && super::norm(vnet_loc) != super::norm(gw_loc)
+        {
+            out.push((
+                i,
+                ProviderDiagnostic::error(
+                    &["location"],
+                    format!(
+                        "the gateway is in {gw_loc} but its virtual network {vnet} is in {vnet_loc}"
+                    ),
+                )
+                .code("InvalidResourceReference")
+                .hint(
+                    "a virtual network gateway must be in the same region as its virtual network",
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// One gateway per gateway type per VNet (R3), and ExpressRoute/VPN coexistence rules (R5).
 pub(crate) fn validate_one_per_type(
     resources: &[ResourceView<'_>],
