@@ -343,6 +343,23 @@ impl Provider for AzureProvider {
             // A conditional replacement makes this a new object: computed values are unknown.
             state.planned = propose(schema, None, request.config).0;
         }
+        if state.prior.is_some() && !state.replace.is_empty() {
+            let path: Vec<&str> = state.replace[0].path.iter().map(String::as_str).collect();
+            match request.type_name {
+                "azurerm_express_route_circuit" => state.diagnostics.push(
+                    ProviderDiagnostic::warning(&path, "replacing the circuit gives it a new service key")
+                        .detail(
+                            "the connectivity provider must provision the new circuit before its peerings and connections work again; traffic over ExpressRoute stops until then",
+                        )
+                        .hint("plan the change with your connectivity provider, or fail over to the VPN first"),
+                ),
+                "azurerm_virtual_network_gateway" => state.diagnostics.push(
+                    ProviderDiagnostic::warning(&path, "replacing the gateway interrupts its connections")
+                        .detail("deleting and re-creating a virtual network gateway takes 30-60 minutes each way"),
+                ),
+                _ => {}
+            }
+        }
         // Deterministic computed values: the ARM id is known whenever the names are.
         if let Value::Object(map) = &mut state.planned {
             let needs_id = matches!(

@@ -344,6 +344,14 @@ fn circuit_bandwidth_decrease_replaces_with_unknown_computed() {
         resp.planned.get("id").as_str().is_some(),
         "id stays known across a replacement"
     );
+    assert!(
+        resp.diagnostics.iter().any(
+            |d| d.severity == netform_engine::provider::Severity::Warning
+                && d.summary.contains("new service key")
+        ),
+        "{:?}",
+        resp.diagnostics
+    );
 }
 
 #[test]
