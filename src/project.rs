@@ -51,6 +51,44 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, String> {
         .collect()
 }
 
+/// `file()`, `fileexists()` and `templatefile()` read here: paths relative to the project
+/// directory (absolute paths as given).
+pub struct ProjectFiles {
+    pub dir: std::path::PathBuf,
+}
+
+impl netform_engine::functions::FileSource for ProjectFiles {
+    fn read(&self, path: &str) -> Result<Option<String>, String> {
+        let p = Path::new(path);
+        let full = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        };
+        if !full.is_file() {
+            return Ok(None);
+        }
+        std::fs::read(&full)
+            .map_err(|e| format!("cannot read {path}: {e}"))
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map(Some).map_err(|_| {
+                    format!(
+                        "contents of {path} are not valid UTF-8; use filebase64 for binary files"
+                    )
+                })
+            })
+    }
+}
+
+/// Load `.tf` sources into a configuration whose functions read files under `dir`.
+fn load_config(dir: &Path, sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
+    let (mut config, diags) = config::load(sources);
+    config.files = netform_engine::config::FileAccess(std::sync::Arc::new(ProjectFiles {
+        dir: dir.to_path_buf(),
+    }));
+    (config, diags)
+}
+
 impl Project {
     /// Load for planning: variables must all have values.
     pub fn load(
@@ -59,7 +97,7 @@ impl Project {
         provider: &dyn Provider,
     ) -> Result<Project, String> {
         let sources = read_sources(dir)?;
-        let (config, mut diagnostics) = config::load(sources);
+        let (config, mut diagnostics) = load_config(dir, sources);
         let (graph, graph_diags) = graph::build(&config);
         diagnostics.extend(graph_diags);
         let (vars, var_diags) = variables(&config, var_overrides);
@@ -78,7 +116,7 @@ impl Project {
     /// Load for `validate` and `graph`: no state, no network; unset variables are unknown.
     pub fn load_for_validate(dir: &Path, provider: &dyn Provider) -> Result<Project, String> {
         let sources = read_sources(dir)?;
-        let (config, mut diagnostics) = config::load(sources);
+        let (config, mut diagnostics) = load_config(dir, sources);
         let (graph, graph_diags) = graph::build(&config);
         diagnostics.extend(graph_diags);
         let (mut vars, var_diags) = variables(&config, &BTreeMap::new());
@@ -99,7 +137,8 @@ impl Project {
                 let Some(rt) = provider.resource_type(&r.addr.type_name) else {
                     continue;
                 };
-                let mut scope = Scope::new(r.file, &vars, &config.locals, &empty, &declared, ".");
+                let mut scope = Scope::new(r.file, &vars, &config.locals, &empty, &declared, ".")
+                    .with_files(config.file_source());
                 let decoded = decode_resource(
                     &r.addr.type_name,
                     &rt.schema,
@@ -163,7 +202,8 @@ fn provider_block(
     let empty = HashMap::new();
     let declared = |_: &netform_engine::addr::ResourceAddress| false;
     for attr in block.body.attributes() {
-        let mut scope = Scope::new(block.file, vars, &config.locals, &empty, &declared, ".");
+        let mut scope = Scope::new(block.file, vars, &config.locals, &empty, &declared, ".")
+            .with_files(config.file_source());
         match eval(&attr.value, &mut scope) {
             Ok(v) => {
                 out.insert(attr.key.as_str().to_string(), v);

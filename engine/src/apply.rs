@@ -357,7 +357,8 @@ pub fn record_outputs(
     let mut diags = Vec::new();
     state.outputs.clear();
     for o in config.outputs.values() {
-        let mut scope = Scope::new(o.file, vars, &config.locals, &values, &declared, ".");
+        let mut scope = Scope::new(o.file, vars, &config.locals, &values, &declared, ".")
+            .with_files(config.file_source());
         match eval(&o.expr, &mut scope) {
             Ok(v) if !v.contains_unknown() => {
                 state.outputs.insert(

@@ -66,10 +66,29 @@ pub struct ProviderBlock {
     pub body: Body,
 }
 
+/// Read access to files for `file()`, `fileexists()` and `templatefile()`, implemented by the
+/// CLI. Paths are as the configuration writes them (relative to the project directory).
+#[derive(Clone)]
+pub struct FileAccess(pub std::sync::Arc<dyn crate::functions::FileSource>);
+
+impl Default for FileAccess {
+    fn default() -> Self {
+        FileAccess(std::sync::Arc::new(crate::functions::NoFiles))
+    }
+}
+
+impl std::fmt::Debug for FileAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileAccess")
+    }
+}
+
 /// A whole root module.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub sources: Vec<SourceFile>,
+    /// Files that functions may read (set by the CLI; none by default).
+    pub files: FileAccess,
     /// Sorted by address.
     pub resources: Vec<ResourceConfig>,
     pub variables: BTreeMap<String, VariableConfig>,
@@ -98,6 +117,11 @@ impl Config {
             .map(|i| upto.len() - i)
             .unwrap_or(upto.len() + 1);
         format!("{}:{line}:{col}", src.name)
+    }
+
+    /// The file source functions read through.
+    pub fn file_source(&self) -> &dyn crate::functions::FileSource {
+        self.files.0.as_ref()
     }
 
     /// The `provider "NAME"` block without alias, if any.

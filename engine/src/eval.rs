@@ -11,8 +11,10 @@ use hcl_edit::template::{Directive, Element, Template};
 use crate::addr::ResourceAddress;
 use crate::config::LocalConfig;
 use crate::diag::Span;
-use crate::functions;
+use crate::functions::{self, FileSource, NoFiles};
 use crate::value::{Value, format_number};
+
+static NO_FILES: NoFiles = NoFiles;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalError {
@@ -42,6 +44,17 @@ pub struct Scope<'a> {
     /// Resource types declared in the configuration, to tell "undeclared" from "not yet known".
     pub declared: &'a dyn Fn(&ResourceAddress) -> bool,
     pub path_module: &'a str,
+    /// Files for `file`, `fileexists` and `templatefile` (read by the CLI, never by the engine).
+    pub files: &'a dyn FileSource,
+    /// `count` inside a resource with `count` (`{ index = N }`).
+    pub count: Option<Value>,
+    /// `each` inside a resource with `for_each` (`{ key = ..., value = ... }`).
+    pub each: Option<Value>,
+    /// Values of other things by root name (`module`, `data`): `module.NAME` is
+    /// `extra["module"]["NAME"]`.
+    pub extra: BTreeMap<String, Value>,
+    /// Only the variables bound here are visible (`templatefile`).
+    isolated: bool,
     bindings: Vec<(String, Value)>,
     depth: Cell<usize>,
 }
@@ -62,9 +75,27 @@ impl<'a> Scope<'a> {
             resources,
             declared,
             path_module,
+            files: &NO_FILES,
+            count: None,
+            each: None,
+            extra: BTreeMap::new(),
+            isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(0),
         }
+    }
+
+    /// Read files through `files`.
+    pub fn with_files(mut self, files: &'a dyn FileSource) -> Self {
+        self.files = files;
+        self
+    }
+
+    /// Bind `count.index` or `each.key`/`each.value` for one instance.
+    pub fn with_instance(mut self, count: Option<Value>, each: Option<Value>) -> Self {
+        self.count = count;
+        self.each = each;
+        self
     }
 
     fn span(&self, node: &impl hcl_edit::Span) -> Option<Span> {
@@ -87,6 +118,11 @@ impl<'a> Scope<'a> {
             resources: self.resources,
             declared: self.declared,
             path_module: self.path_module,
+            files: self.files,
+            count: self.count.clone(),
+            each: self.each.clone(),
+            extra: self.extra.clone(),
+            isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(self.depth.get()),
         }
@@ -143,23 +179,34 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
         },
         Expression::FuncCall(call) => {
             let name = call.name.name.as_str();
+            let span = scope.span(call.as_ref());
+            match name {
+                "try" => return eval_try(call, scope, span),
+                "can" => return eval_can(call, scope, span),
+                "templatefile" => return eval_templatefile(call, scope, span),
+                _ => {}
+            }
             let mut args = Vec::with_capacity(call.args.len());
             for arg in call.args.iter() {
                 args.push(eval(arg, scope)?);
             }
-            if call.args.expand_final()
-                && let Some(Value::List(last)) = args.pop()
-            {
-                args.extend(last);
+            if call.args.expand_final() {
+                match args.pop() {
+                    Some(Value::List(last)) => args.extend(last),
+                    Some(Value::Unknown) => return Ok(Value::Unknown),
+                    Some(other) => {
+                        return Err(EvalError::new(
+                            format!(
+                                "Invalid expanding argument value: the final argument must be a list, got {}",
+                                other.type_name()
+                            ),
+                            span,
+                        ));
+                    }
+                    None => {}
+                }
             }
-            functions::call(name, args).map_err(|e| {
-                let mut err = EvalError::new(
-                    format!("in function {name}(): {}", e.message),
-                    scope.span(call.as_ref()),
-                );
-                err.help = e.help;
-                err
-            })
+            functions::call_with(name, args, scope.files).map_err(|e| func_error(name, e, span))
         }
         Expression::Traversal(t) => {
             let base = match &t.expr {
@@ -210,14 +257,129 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
     }
 }
 
+fn func_error(name: &str, e: functions::FuncError, span: Option<Span>) -> EvalError {
+    let mut err = EvalError::new(
+        format!("Error in function call {name}(): {}", e.message),
+        span,
+    );
+    err.help = e.help;
+    err
+}
+
+/// `try(a, b, ...)`: the first argument that evaluates without an error.
+fn eval_try(
+    call: &hcl_edit::expr::FuncCall,
+    scope: &mut Scope<'_>,
+    span: Option<Span>,
+) -> Result<Value> {
+    if call.args.is_empty() {
+        return Err(EvalError::new(
+            "Error in function call try(): at least one argument is required",
+            span,
+        ));
+    }
+    let mut last = None;
+    for arg in call.args.iter() {
+        match eval(arg, scope) {
+            Ok(v) if v.contains_unknown() => return Ok(Value::Unknown),
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    let mut e = EvalError::new(
+        "Error in function call try(): no expression succeeded",
+        span,
+    );
+    if let Some(last) = last {
+        e.help = Some(format!("the last expression failed with: {}", last.message));
+    }
+    Err(e)
+}
+
+/// `can(expr)`: whether `expr` evaluates without an error.
+fn eval_can(
+    call: &hcl_edit::expr::FuncCall,
+    scope: &mut Scope<'_>,
+    span: Option<Span>,
+) -> Result<Value> {
+    let [arg] = call.args.iter().collect::<Vec<_>>()[..] else {
+        return Err(EvalError::new(
+            "Error in function call can(): exactly one argument is required",
+            span,
+        ));
+    };
+    Ok(match eval(arg, scope) {
+        Ok(v) if v.contains_unknown() => Value::Unknown,
+        Ok(_) => Value::Bool(true),
+        Err(_) => Value::Bool(false),
+    })
+}
+
+/// `templatefile(path, vars)`: the file rendered as a template that sees only `vars`.
+fn eval_templatefile(
+    call: &hcl_edit::expr::FuncCall,
+    scope: &mut Scope<'_>,
+    span: Option<Span>,
+) -> Result<Value> {
+    let args: Vec<&Expression> = call.args.iter().collect();
+    let [path_expr, vars_expr] = args[..] else {
+        return Err(EvalError::new(
+            "Error in function call templatefile(): expects 2 arguments (path, vars)",
+            span,
+        ));
+    };
+    let path = eval(path_expr, scope)?;
+    let vars = eval(vars_expr, scope)?;
+    if path.is_unknown() {
+        return Ok(Value::Unknown);
+    }
+    let fail = |m: String| {
+        EvalError::new(
+            format!("Error in function call templatefile(): {m}"),
+            span.clone(),
+        )
+    };
+    let path = functions::to_string(&path).map_err(|e| fail(e.message))?;
+    let text = match scope.files.read(&path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(fail(format!("no file exists at \"{path}\""))),
+        Err(e) => return Err(fail(e)),
+    };
+    let template = hcl_edit::parser::parse_template(&text)
+        .map_err(|e| fail(format!("{path}: {}", e.message())))?;
+    let bindings = match vars {
+        Value::Object(m) => m,
+        Value::Null => BTreeMap::new(),
+        Value::Unknown => return Ok(Value::Unknown),
+        other => {
+            return Err(fail(format!(
+                "vars must be an object or map, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    let mut inner = scope.with_file(scope.file);
+    inner.isolated = true;
+    inner.bindings = bindings.into_iter().collect();
+    let mut out = String::new();
+    let mut unknown = false;
+    // Spans inside the template file do not point into a loaded source: drop them.
+    match render_template(&template, &mut inner, &mut out, &mut unknown, false, false) {
+        Ok(()) if unknown => Ok(Value::Unknown),
+        Ok(()) => Ok(Value::String(out)),
+        Err(e) => Err(fail(format!("{path}: {}", e.message))),
+    }
+}
+
 fn needs_attr(root: &str, scope: &Scope<'_>) -> bool {
     if scope.lookup_binding(root).is_some() {
         return false;
     }
     matches!(
         root,
-        "var" | "local" | "path" | "terraform" | "count" | "each" | "self"
+        "var" | "local" | "path" | "terraform" | "count" | "each" | "self" | "data" | "module"
     ) || root.contains('_')
+        || scope.extra.contains_key(root)
 }
 
 fn eval_root(name: &str, span: Option<Span>, scope: &Scope<'_>) -> Result<Value> {
@@ -239,6 +401,20 @@ impl EvalError {
 }
 
 fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> Result<Value> {
+    if scope.isolated {
+        return Err(EvalError::new(
+            format!(
+                "Invalid reference `{root}.{name}`: a template file sees only the variables passed to templatefile()"
+            ),
+            span,
+        ));
+    }
+    if let Some(v) = scope.extra.get(root) {
+        return match v {
+            Value::Unknown => Ok(Value::Unknown),
+            v => get_attr(v.clone(), name, span),
+        };
+    }
     match root {
         "var" => scope.vars.get(name).cloned().ok_or_else(|| {
             EvalError::new(
@@ -278,7 +454,28 @@ fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> 
                 span,
             )),
         },
-        "count" | "each" | "self" => Err(EvalError::new(
+        "count" | "each" => {
+            let bound = if root == "count" {
+                &scope.count
+            } else {
+                &scope.each
+            };
+            match bound {
+                Some(v) => get_attr(v.clone(), name, span),
+                None => Err(EvalError::new(
+                    format!(
+                        "Reference to \"{root}\" in context without {}",
+                        if root == "count" { "count" } else { "for_each" }
+                    ),
+                    span,
+                )
+                .with_help(format!(
+                    "`{root}.{name}` is only available in a resource or module with `{}` set",
+                    if root == "count" { "count" } else { "for_each" }
+                ))),
+            }
+        }
+        "self" => Err(EvalError::new(
             format!("`{root}.{name}` is not available here"),
             span,
         )),
@@ -457,7 +654,7 @@ fn eval_template(template: &Template, scope: &mut Scope<'_>) -> Result<Value> {
     }
     let mut out = String::new();
     let mut unknown = false;
-    render_template(template, scope, &mut out, &mut unknown)?;
+    render_template(template, scope, &mut out, &mut unknown, false, false)?;
     Ok(if unknown {
         Value::Unknown
     } else {
@@ -465,15 +662,58 @@ fn eval_template(template: &Template, scope: &mut Scope<'_>) -> Result<Value> {
     })
 }
 
+/// Whether an element strips whitespace from the literal before it (`~` after `${` / `%{`)
+/// and after it (`~` before `}`).
+fn strips(element: &Element) -> (bool, bool) {
+    match element {
+        Element::Literal(_) => (false, false),
+        Element::Interpolation(i) => (i.strip.strip_start(), i.strip.strip_end()),
+        Element::Directive(d) => match d.as_ref() {
+            Directive::If(dir) => (
+                dir.if_expr.strip.strip_start(),
+                dir.endif_expr.strip.strip_end(),
+            ),
+            Directive::For(dir) => (
+                dir.for_expr.strip.strip_start(),
+                dir.endfor_expr.strip.strip_end(),
+            ),
+        },
+    }
+}
+
+/// Render `template` into `out`. `lead`/`trail`: strip whitespace at the start of the first
+/// literal / end of the last one (markers on the enclosing directive).
 fn render_template(
     template: &Template,
     scope: &mut Scope<'_>,
     out: &mut String,
     unknown: &mut bool,
+    lead: bool,
+    trail: bool,
 ) -> Result<()> {
-    for element in template.iter() {
+    let elements: Vec<&Element> = template.iter().collect();
+    for (idx, element) in elements.iter().enumerate() {
         match element {
-            Element::Literal(s) => out.push_str(s.value()),
+            Element::Literal(s) => {
+                let strip_start = if idx == 0 {
+                    lead
+                } else {
+                    strips(elements[idx - 1]).1
+                };
+                let strip_end = if idx + 1 == elements.len() {
+                    trail
+                } else {
+                    strips(elements[idx + 1]).0
+                };
+                let mut text: &str = s.value();
+                if strip_start {
+                    text = text.trim_start();
+                }
+                if strip_end {
+                    text = text.trim_end();
+                }
+                out.push_str(text);
+            }
             Element::Interpolation(i) => match eval(&i.expr, scope)? {
                 Value::Unknown => *unknown = true,
                 Value::Null => {
@@ -489,7 +729,10 @@ fn render_template(
                             *unknown = true;
                         } else {
                             return Err(EvalError::new(
-                                format!("Cannot include a {} in a string template", v.type_name()),
+                                format!(
+                                    "Invalid template interpolation value: cannot include a {} in a string template",
+                                    v.type_name()
+                                ),
                                 scope.span(&i.expr),
                             ));
                         }
@@ -500,16 +743,48 @@ fn render_template(
                 Directive::If(dir) => match eval(&dir.if_expr.cond_expr, scope)? {
                     Value::Unknown => *unknown = true,
                     v => {
-                        if v.as_bool().unwrap_or(false) {
-                            render_template(&dir.if_expr.template, scope, out, unknown)?;
+                        let Some(cond) = v.as_bool() else {
+                            return Err(EvalError::new(
+                                format!(
+                                    "Invalid template directive condition: a bool is required, got {}",
+                                    v.type_name()
+                                ),
+                                scope.span(&dir.if_expr.cond_expr),
+                            ));
+                        };
+                        let end_strip = dir.endif_expr.strip.strip_start();
+                        if cond {
+                            let trail = match &dir.else_expr {
+                                Some(e) => e.strip.strip_start(),
+                                None => end_strip,
+                            };
+                            render_template(
+                                &dir.if_expr.template,
+                                scope,
+                                out,
+                                unknown,
+                                dir.if_expr.strip.strip_end(),
+                                trail,
+                            )?;
                         } else if let Some(e) = &dir.else_expr {
-                            render_template(&e.template, scope, out, unknown)?;
+                            render_template(
+                                &e.template,
+                                scope,
+                                out,
+                                unknown,
+                                e.strip.strip_end(),
+                                end_strip,
+                            )?;
                         }
                     }
                 },
                 Directive::For(dir) => {
                     let f = &dir.for_expr;
                     let collection = eval(&f.collection_expr, scope)?;
+                    if collection.is_unknown() {
+                        *unknown = true;
+                        continue;
+                    }
                     for (k, v) in iterate(collection, scope.span(&f.collection_expr))? {
                         let pushed = bind(
                             scope,
@@ -518,7 +793,14 @@ fn render_template(
                             k,
                             v,
                         );
-                        let r = render_template(&f.template, scope, out, unknown);
+                        let r = render_template(
+                            &f.template,
+                            scope,
+                            out,
+                            unknown,
+                            f.strip.strip_end(),
+                            dir.endfor_expr.strip.strip_start(),
+                        );
                         scope.bindings.truncate(scope.bindings.len() - pushed);
                         r?;
                     }
@@ -633,5 +915,190 @@ pub fn render(value: &Value) -> String {
     match value {
         Value::Number(n) => format_number(*n),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(src: &str, files: &dyn FileSource) -> Result<Value> {
+        let body = format!("x = {src}\n");
+        let parsed = hcl_edit::parser::parse_body(&body).expect("parse");
+        let expr = parsed.get_attribute("x").expect("attribute").value.clone();
+        let mut vars = BTreeMap::new();
+        vars.insert("name".to_string(), Value::String("hub".into()));
+        vars.insert("n".to_string(), Value::Number(3.0));
+        vars.insert(
+            "subnets".to_string(),
+            Value::Object(
+                [
+                    ("a".to_string(), Value::String("10.0.1.0/24".into())),
+                    ("b".to_string(), Value::String("10.0.2.0/24".into())),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        );
+        vars.insert(
+            "list".to_string(),
+            Value::List(vec![
+                Value::Object([("id".to_string(), Value::from("x"))].into_iter().collect()),
+                Value::Object([("id".to_string(), Value::from("y"))].into_iter().collect()),
+            ]),
+        );
+        vars.insert("unknown".to_string(), Value::Unknown);
+        let locals = BTreeMap::new();
+        let resources = HashMap::new();
+        let declared = |_: &ResourceAddress| false;
+        let mut scope = Scope::new(0, &vars, &locals, &resources, &declared, ".").with_files(files);
+        eval(&expr, &mut scope)
+    }
+
+    fn run(src: &str) -> Value {
+        run_with(src, &NoFiles).unwrap_or_else(|e| panic!("{src}: {}", e.message))
+    }
+
+    fn fails(src: &str) -> String {
+        match run_with(src, &NoFiles) {
+            Ok(v) => panic!("{src} should fail, got {v}"),
+            Err(e) => e.message,
+        }
+    }
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    #[test]
+    fn operators_follow_terraform() {
+        assert_eq!(run("1 + 2 * 3"), Value::Number(7.0));
+        assert_eq!(run("(1 + 2) * 3"), Value::Number(9.0));
+        assert_eq!(run("7 % 3"), Value::Number(1.0));
+        assert_eq!(run("-var.n"), Value::Number(-3.0));
+        assert_eq!(run("\"5\" + 1"), Value::Number(6.0));
+        assert_eq!(run("1 == 1"), Value::Bool(true));
+        assert_eq!(run("1 == \"1\""), Value::Bool(false));
+        assert_eq!(run("\"a\" != \"b\""), Value::Bool(true));
+        assert_eq!(run("3 >= 3 && 2 < 1"), Value::Bool(false));
+        assert_eq!(run("!false || false"), Value::Bool(true));
+        assert_eq!(run("[1, 2] == [1, 2]"), Value::Bool(true));
+        assert_eq!(run("var.unknown + 1"), Value::Unknown);
+        assert!(fails("1 / 0").contains("division by zero"));
+        assert!(fails("\"a\" + 1").contains("number"));
+    }
+
+    #[test]
+    fn conditionals_for_and_splat() {
+        assert_eq!(run("var.n > 2 ? \"big\" : \"small\""), s("big"));
+        assert_eq!(run("var.unknown ? 1 : 2"), Value::Unknown);
+        assert!(fails("\"x\" ? 1 : 2").contains("bool"));
+        assert_eq!(
+            run("[for k, v in var.subnets : \"${k}=${v}\"]"),
+            Value::List(vec![s("a=10.0.1.0/24"), s("b=10.0.2.0/24")])
+        );
+        assert_eq!(
+            run("{for k, v in var.subnets : upper(k) => v if k != \"b\"}"),
+            Value::Object([("A".to_string(), s("10.0.1.0/24"))].into_iter().collect())
+        );
+        assert_eq!(
+            run("{for s in [\"a\", \"b\", \"a\"] : s => s...}"),
+            Value::Object(
+                [
+                    ("a".to_string(), Value::List(vec![s("a"), s("a")])),
+                    ("b".to_string(), Value::List(vec![s("b")])),
+                ]
+                .into_iter()
+                .collect()
+            )
+        );
+        assert!(fails("{for s in [\"a\", \"a\"] : s => s}").contains("Duplicate object key"));
+        assert_eq!(
+            run("[for i, x in [10, 20] : i + x]"),
+            Value::List(vec![Value::Number(10.0), Value::Number(21.0)])
+        );
+        assert_eq!(run("var.list[*].id"), Value::List(vec![s("x"), s("y")]));
+        assert_eq!(run("var.list.*.id"), Value::List(vec![s("x"), s("y")]));
+        assert_eq!(run("var.list[1].id"), s("y"));
+        assert_eq!(run("var.subnets[\"a\"]"), s("10.0.1.0/24"));
+        assert_eq!(run("var.subnets.b"), s("10.0.2.0/24"));
+        assert_eq!(run("null[*]"), Value::List(vec![]));
+        assert!(fails("var.list[5]").contains("Invalid index"));
+        assert!(fails("var.subnets.c").contains("does not have an attribute"));
+        assert_eq!(run("length([for x in var.unknown : x])"), Value::Unknown);
+    }
+
+    #[test]
+    fn templates_directives_and_heredocs() {
+        assert_eq!(run("\"vnet-${var.name}-${var.n}\""), s("vnet-hub-3"));
+        assert_eq!(
+            run("\"${var.n}\""),
+            Value::Number(3.0),
+            "a lone interpolation keeps its type"
+        );
+        assert_eq!(
+            run("\"%{ if var.n > 1 }many%{ else }one%{ endif }\""),
+            s("many")
+        );
+        assert_eq!(
+            run("\"%{ for k, v in var.subnets }${k}:${v};%{ endfor }\""),
+            s("a:10.0.1.0/24;b:10.0.2.0/24;")
+        );
+        assert_eq!(run("\"a $${literal} %%{x}\""), s("a ${literal} %{x}"));
+        assert_eq!(run("\"${var.unknown}-x\""), Value::Unknown);
+        assert!(fails("\"x${null}\"").contains("null"));
+        assert!(fails("\"a${[1]}\"").contains("cannot include"));
+        let heredoc = "<<EOT\nhello ${var.name}\n  indented\nEOT\n";
+        assert_eq!(run(heredoc), s("hello hub\n  indented\n"));
+        let stripped = "<<-EOT\n    first\n      second ${var.n}\n    EOT\n";
+        assert_eq!(run(stripped), s("first\n  second 3\n"));
+        let strip_markers = "<<EOT\n%{ for k, v in var.subnets ~}\n${k}\n%{ endfor ~}\nend\nEOT\n";
+        assert_eq!(run(strip_markers), s("a\nb\nend\n"));
+        assert_eq!(run("\"x   ${~ var.name ~}   y\""), s("xhuby"));
+    }
+
+    #[test]
+    fn try_can_and_templatefile() {
+        assert_eq!(run("try(var.subnets.c, \"fallback\")"), s("fallback"));
+        assert_eq!(run("try(var.subnets.a, \"fallback\")"), s("10.0.1.0/24"));
+        assert_eq!(run("try(var.unknown.x, 1)"), Value::Unknown);
+        assert!(fails("try(var.subnets.c, var.subnets.d)").contains("no expression succeeded"));
+        assert_eq!(
+            run("can(regex(\"^10\\\\.\", \"10.0.0.0\"))"),
+            Value::Bool(true)
+        );
+        assert_eq!(run("can(cidrhost(\"nope\", 1))"), Value::Bool(false));
+        assert_eq!(run("can(var.unknown)"), Value::Unknown);
+        let mut files = BTreeMap::new();
+        files.insert(
+            "routes.tpl".to_string(),
+            "%{ for r in routes ~}\nroute ${r}\n%{ endfor ~}\nname=${name}\n".to_string(),
+        );
+        let v = run_with(
+            "templatefile(\"routes.tpl\", { routes = [\"10.0.0.0/8\", \"172.16.0.0/12\"], name = var.name })",
+            &files,
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(v, s("route 10.0.0.0/8\nroute 172.16.0.0/12\nname=hub\n"));
+        let e = run_with("templatefile(\"missing.tpl\", {})", &files).unwrap_err();
+        assert!(e.message.contains("no file exists"), "{}", e.message);
+        files.insert("leak.tpl".to_string(), "${var.name}".to_string());
+        let e = run_with("templatefile(\"leak.tpl\", {})", &files).unwrap_err();
+        assert!(e.message.contains("only the variables"), "{}", e.message);
+        assert_eq!(
+            run_with("file(\"routes.tpl\")", &files).map(|v| v.as_str().map(str::len)),
+            Ok(Some(59))
+        );
+        assert!(fails("upper(\"a\", \"b\")").contains("upper()"));
+        assert!(fails("nosuch(1)").contains("no function named"));
+    }
+
+    #[test]
+    fn expanding_function_arguments() {
+        assert_eq!(run("min([3, 1, 2]...)"), Value::Number(1.0));
+        assert_eq!(
+            run("concat([[1], [2]]...)"),
+            Value::List(vec![Value::Number(1.0), Value::Number(2.0)])
+        );
     }
 }

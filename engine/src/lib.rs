@@ -19,6 +19,7 @@ pub mod drift;
 pub mod eval;
 pub mod functions;
 pub mod graph;
+pub mod hashes;
 pub mod impact;
 pub mod plan;
 pub mod planfile;

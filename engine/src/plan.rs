@@ -220,7 +220,8 @@ pub fn decode_config(
 ) -> Option<Decoded> {
     let rc = config.resource(addr)?;
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
-    let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".");
+    let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".")
+        .with_files(config.file_source());
     Some(decode_resource(
         &addr.type_name,
         schema,
@@ -464,7 +465,8 @@ pub fn plan(
                 &planned_values,
                 &declared,
                 ".",
-            );
+            )
+            .with_files(config.file_source());
             match eval(&o.expr, &mut scope) {
                 Ok(v) => {
                     outputs.insert(
