@@ -200,6 +200,19 @@ fn is_retryable(status: StatusCode, body: &Json, headers: &HeaderMap) -> bool {
             && is_busy_code(error_code(body)))
 }
 
+/// Same scheme, host and port.
+fn same_origin(url: &str, endpoint: &str) -> bool {
+    match (reqwest::Url::parse(url), reqwest::Url::parse(endpoint)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == b.host_str().map(str::to_ascii_lowercase)
+                && a.port_or_known_default() == b.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
 /// The path part of a URL, for error messages (never the query string).
 fn display_path(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -295,7 +308,13 @@ impl ArmClient {
                         .max(Duration::from_millis(1)),
                 )
                 .header("accept", "application/json");
-            if let Some(tokens) = &self.tokens {
+            // The bearer token goes to the ARM endpoint only, never to another host that an
+            // operation URL might name.
+            if let Some(tokens) = self
+                .tokens
+                .as_ref()
+                .filter(|_| same_origin(url, &self.endpoint))
+            {
                 let token = tokens.token().await?;
                 let mut value =
                     HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
@@ -853,6 +872,34 @@ mod tests {
         assert!(is_retryable(StatusCode::BAD_GATEWAY, &Json::Null, &h));
         assert!(!is_retryable(StatusCode::BAD_REQUEST, &other, &h));
         assert!(!is_retryable(StatusCode::NOT_FOUND, &Json::Null, &h));
+    }
+
+    #[test]
+    fn token_only_for_the_arm_endpoint() {
+        assert!(same_origin(
+            "https://management.azure.com/subscriptions/x?api-version=1",
+            "https://management.azure.com"
+        ));
+        assert!(same_origin(
+            "https://MANAGEMENT.azure.com:443/x",
+            "https://management.azure.com"
+        ));
+        assert!(!same_origin(
+            "https://evil.example.com/x",
+            "https://management.azure.com"
+        ));
+        assert!(!same_origin(
+            "http://management.azure.com/x",
+            "https://management.azure.com"
+        ));
+        assert!(same_origin(
+            "http://127.0.0.1:4000/ops/1",
+            "http://127.0.0.1:4000"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:4001/ops/1",
+            "http://127.0.0.1:4000"
+        ));
     }
 
     #[test]

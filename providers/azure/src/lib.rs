@@ -430,6 +430,49 @@ impl Provider for AzureProvider {
         }
     }
 
+    /// Poll the object until its `provisioningState` is no longer a transitional one (an
+    /// interrupted run's operation still running in Azure), or it is gone.
+    async fn wait_settled(
+        &self,
+        type_name: &str,
+        attributes: &Json,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        let kind = self.kind(type_name)?;
+        let Some(id) = attributes.get("id").and_then(Json::as_str) else {
+            return Ok(());
+        };
+        let deadline = Deadline::after(ctx.timeout);
+        loop {
+            let Some(body) = self.arm.get(id, kind.api_version(), &deadline, ctx).await? else {
+                return Ok(());
+            };
+            let state = body
+                .pointer("/properties/provisioningState")
+                .and_then(Json::as_str)
+                .unwrap_or("Succeeded");
+            if !matches!(
+                state,
+                "Updating" | "Creating" | "Deleting" | "Accepted" | "Provisioning"
+            ) {
+                return Ok(());
+            }
+            if deadline.remaining().is_zero() {
+                return Err(ProviderError::new(
+                    ErrorKind::Timeout,
+                    format!("{id} is still {state}"),
+                ));
+            }
+            (ctx.progress)(format!("an earlier operation is still running ({state})"));
+            tokio::time::sleep(
+                self.settings
+                    .default_poll_interval
+                    .min(deadline.remaining()),
+            )
+            .await;
+        }
+    }
+
     async fn create(
         &self,
         type_name: &str,
