@@ -905,3 +905,36 @@ async fn optional_blocks_round_trip_without_drift() {
     );
     emu.shutdown().await;
 }
+
+/// The real azure_identity client-secret flow against the emulator's token endpoint, with the
+/// settings built by `from_config` from a provider block and ARM_* variables.
+#[tokio::test]
+async fn client_secret_credential_against_the_emulator_login() {
+    let addr = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
+    let emu = start(EmulatorConfig::default(), addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = emu.base_url().to_string();
+    let block = obj(&[("subscription_id", SUB.into()), ("use_cli", false.into())]);
+    let env = |k: &str| -> Option<String> {
+        match k {
+            "ARM_TENANT_ID" => Some("00000000-0000-0000-0000-0000000000ff".into()),
+            "ARM_CLIENT_ID" => Some("netform-test".into()),
+            "ARM_CLIENT_SECRET" => Some("s3cr3t".into()),
+            "NETFORM_ARM_ENDPOINT" | "NETFORM_ARM_AUTHORITY_HOST" => Some(base.clone()),
+            "NETFORM_ARM_MAX_POLL_INTERVAL" => Some("0.05".into()),
+            _ => None,
+        }
+    };
+    let settings =
+        netform_azure::AzureSettings::from_config(&block, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!settings.no_auth);
+    let p = AzureProvider::new(settings).unwrap_or_else(|e| panic!("{e}"));
+    let state = create(&p, "azurerm_resource_group", &rg()).await;
+    assert_eq!(
+        read(&p, "azurerm_resource_group", &state).await.as_ref(),
+        Some(&state)
+    );
+    delete(&p, "azurerm_resource_group", &state).await;
+    emu.shutdown().await;
+}
