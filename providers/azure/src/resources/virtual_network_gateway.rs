@@ -280,6 +280,38 @@ impl Kind for VirtualNetworkGateway {
                 );
             }
         }
+        // Each ip_configuration needs its own name and its own public IP.
+        for (i, ipc) in configs.iter().enumerate() {
+            let idx = i.to_string();
+            if let Some(name) = s(ipc, "name")
+                && configs[..i]
+                    .iter()
+                    .any(|o| s(o, "name").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["ip_configuration", &idx, "name"],
+                        format!("ip_configuration name {name:?} is used twice"),
+                    )
+                    .code("InvalidRequestFormat")
+                    .hint("name the second block differently, e.g. \"vnetGatewayConfig2\""),
+                );
+            }
+            if let Some(pip) = s(ipc, "public_ip_address_id")
+                && configs[..i].iter().any(|o| {
+                    s(o, "public_ip_address_id").is_some_and(|n| n.eq_ignore_ascii_case(pip))
+                })
+            {
+                out.push(
+                    ProviderDiagnostic::error(
+                        &["ip_configuration", &idx, "public_ip_address_id"],
+                        "this public IP is already used by another ip_configuration",
+                    )
+                    .code("PublicIPAddressInUse")
+                    .hint("an active-active gateway needs one public IP per ip_configuration"),
+                );
+            }
+        }
         let active_active = b(config, "active_active").unwrap_or(false);
         if active_active && configs.len() < 2 {
             out.push(
@@ -841,5 +873,34 @@ mod tests {
             ),
         ]);
         assert_eq!(VirtualNetworkGateway.validate(&gen2).len(), 1);
+        let aa = obj(&[
+            ("type", "Vpn".into()),
+            ("sku", "VpnGw1".into()),
+            ("active_active", true.into()),
+            (
+                "ip_configuration",
+                Value::List(vec![
+                    obj(&[
+                        ("name", "a".into()),
+                        ("subnet_id", SUBNET.into()),
+                        ("public_ip_address_id", "pip".into()),
+                    ]),
+                    obj(&[
+                        ("name", "a".into()),
+                        ("subnet_id", SUBNET.into()),
+                        ("public_ip_address_id", "pip".into()),
+                    ]),
+                ]),
+            ),
+        ]);
+        let d = VirtualNetworkGateway.validate(&aa);
+        let paths: Vec<String> = d.iter().map(|d| d.path.join(".")).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "ip_configuration.1.name",
+                "ip_configuration.1.public_ip_address_id"
+            ]
+        );
     }
 }
