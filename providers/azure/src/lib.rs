@@ -323,8 +323,20 @@ impl Provider for AzureProvider {
         if let Some(prior) = aligned_prior.as_mut()
             && resources::align_prior(schema, prior, request.config)
         {
-            let (p, r) = propose(schema, Some(prior), request.config);
-            planned = p;
+            let (p, mut r) = propose(schema, Some(prior), request.config);
+            // Keep causes the engine added beyond the generic proposal (e.g. a forced replace).
+            let generic = propose(schema, request.prior, request.config).1;
+            for cause in replace {
+                let from_propose = generic.iter().any(|g| g.path == cause.path);
+                if !from_propose && !r.iter().any(|x| x.path == cause.path) {
+                    r.push(cause);
+                }
+            }
+            planned = if r.is_empty() {
+                p
+            } else {
+                propose(schema, None, request.config).0
+            };
             replace = r;
         }
         let base_replacements = replace.len();

@@ -743,3 +743,34 @@ fn p_validate_all(
 ) -> Vec<(usize, netform_engine::provider::ProviderDiagnostic)> {
     provider().validate_all(views)
 }
+
+#[test]
+fn engine_added_replacements_survive_location_alignment() {
+    let p = provider();
+    let Some(rt) = p.resource_type("azurerm_resource_group") else {
+        panic!("rg")
+    };
+    let cfg = decoded(
+        &p,
+        "azurerm_resource_group",
+        obj(&[("name", "rg".into()), ("location", "West Europe".into())]),
+    );
+    let prior = json!({"id":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg","name":"rg",
+        "location":"westeurope","managed_by":null,"tags":null});
+    let (proposed, mut replace) = propose(&rt.schema, Some(&prior), &cfg);
+    replace.push(netform_engine::provider::ReplaceCause {
+        path: vec![],
+        reason: "replace requested".into(),
+    });
+    let world = empty_world();
+    let resp = p.plan_change(PlanChangeRequest {
+        type_name: "azurerm_resource_group",
+        prior: Some(&prior),
+        config: &cfg,
+        proposed,
+        replace,
+        world: &world,
+    });
+    assert_eq!(resp.replace.len(), 1, "{:?}", resp.replace);
+    assert_eq!(resp.replace[0].reason, "replace requested");
+}
