@@ -2,9 +2,11 @@
 //! and drives the engine; everything that decides lives in `netform-engine`.
 
 mod cloud;
+mod cmd_state;
 mod progress;
 mod project;
 mod report;
+mod session;
 mod state_file;
 
 use std::collections::BTreeMap;
@@ -20,10 +22,9 @@ use netform_engine::diag::{Diagnostic, DiagnosticsExt};
 use netform_engine::plan::{self, PlanOptions};
 use netform_engine::provider::Provider;
 use netform_engine::render::{self, Style};
-use netform_engine::state::{State, StateStore};
+use netform_engine::state::State;
 
 use crate::project::Project;
-use crate::state_file::LocalStateStore;
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +70,16 @@ enum Command {
     },
     /// Print the dependency graph as DOT.
     Graph,
+    /// Inspect and edit the state: list, show, mv, rm, pull, push.
+    #[command(subcommand)]
+    State(StateSubcommand),
+    /// Release a state lock left by a run that is gone (the ID is shown in the lock error).
+    ForceUnlock {
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
     /// The local ARM-compatible emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
@@ -97,6 +108,55 @@ struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+#[derive(Subcommand)]
+enum StateSubcommand {
+    /// List the resource instances in the state (optionally only those under ADDRESS).
+    List { addresses: Vec<String> },
+    /// Show one resource instance's attributes (secrets redacted).
+    Show { address: String },
+    /// Record an object under a new address (after renaming it in the configuration).
+    Mv {
+        source: String,
+        destination: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Forget instances: netform stops managing them; they stay in Azure.
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Print the stored state as JSON.
+    Pull,
+    /// Replace the stored state with FILE (`-` = standard input), e.g. errored.tfstate.
+    Push {
+        file: PathBuf,
+        /// Push even if the lineage differs or the stored state is newer.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct LockArgs {
+    /// Take the state lock (default true).
+    #[arg(long = "lock", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    enabled: bool,
+    /// Wait this long for a lock another run holds (e.g. 30s, 5m) instead of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    lock_timeout: Option<Duration>,
 }
 
 #[derive(Args)]
@@ -116,6 +176,8 @@ struct ApplyArgs {
     /// provider (e.g. 30m, 2h), polling with progress, instead of deferring them.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     wait_for_provider: Option<Duration>,
+    #[command(flatten)]
+    lock: LockArgs,
 }
 
 /// `90s`, `30m`, `2h`, `1h30m` or plain seconds.
@@ -169,6 +231,12 @@ enum EmulatorCommand {
         /// Refuse circuit peerings until the circuit is provisioned (rule R13).
         #[arg(long)]
         strict_peering: bool,
+        /// Inject faults (429, 500/503, dropped connections, slow answers) from this seed.
+        #[arg(long, value_name = "N")]
+        fault_seed: Option<u64>,
+        /// Probability that an ARM request gets a fault (0..1; default 0.1 with --fault-seed).
+        #[arg(long, value_name = "F")]
+        fault_rate: Option<f64>,
     },
     /// Act as the connectivity provider: provision the circuit with this service key.
     Provision {
@@ -191,7 +259,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // Do not wait for a confirmation prompt still blocked on stdin after an interrupt.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
 }
 
 struct Ctx {
@@ -230,6 +301,8 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Show => show(&ctx),
         Command::Output { name, json } => output(&ctx, name, json),
         Command::Graph => graph(&ctx),
+        Command::ForceUnlock { id, force } => force_unlock(&ctx, &id, force),
+        Command::State(cmd) => state_cmd(&ctx, cmd).await,
         Command::Emulator(cmd) => emulator_cmd(&ctx, cmd).await,
     };
     match result {
@@ -266,17 +339,62 @@ fn load(
     Ok(Some(project))
 }
 
-fn load_state(ctx: &Ctx) -> Result<(LocalStateStore, State), String> {
-    let store = LocalStateStore::new(&ctx.dir);
-    let state = store
-        .load()
-        .map_err(|e| format!("{e}\nThe state file was left untouched; fix or restore it (a backup is kept as netform.tfstate.backup)."))?
-        .unwrap_or_else(|| State::new(uuid_v4()));
-    Ok((store, state))
+fn load_state(ctx: &Ctx) -> Result<State, String> {
+    let store = cmd_state::open_store(&ctx.dir)?;
+    cmd_state::load(store.as_ref())
 }
 
-fn uuid_v4() -> String {
-    netform_engine::new_lineage()
+async fn state_cmd(ctx: &Ctx, cmd: StateSubcommand) -> Result<u8, String> {
+    use cmd_state::StateCommand as C;
+    let no_lock = LockArgs {
+        enabled: true,
+        lock_timeout: None,
+    };
+    let (command, lock) = match cmd {
+        StateSubcommand::List { addresses } => (C::List { filters: addresses }, no_lock),
+        StateSubcommand::Show { address } => (C::Show { address }, no_lock),
+        StateSubcommand::Pull => (C::Pull, no_lock),
+        StateSubcommand::Mv {
+            source,
+            destination,
+            dry_run,
+            lock,
+        } => (
+            C::Mv {
+                source,
+                destination,
+                dry_run,
+            },
+            lock,
+        ),
+        StateSubcommand::Rm {
+            addresses,
+            dry_run,
+            lock,
+        } => (C::Rm { addresses, dry_run }, lock),
+        StateSubcommand::Push { file, force, lock } => (C::Push { file, force }, lock),
+    };
+    let provider = offline_provider()?;
+    cmd_state::state_cmd(&ctx.dir, command, &lock, provider.as_ref()).await
+}
+
+fn force_unlock(ctx: &Ctx, id: &str, force: bool) -> Result<u8, String> {
+    cmd_state::force_unlock(&ctx.dir, id, force, confirm_text)
+}
+
+/// Ask a yes/no question on the terminal; only "yes" agrees.
+fn confirm_text(question: &str) -> Result<bool, String> {
+    print!("\n{question}\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err("no answer on standard input; pass --force to skip the confirmation".into());
+    }
+    Ok(line.trim() == "yes")
 }
 
 /// A provider for commands that need schemas but no network.
@@ -304,7 +422,9 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     let Some(project) = load(ctx, &vars, offline.as_ref())? else {
         return Ok(1);
     };
-    let (_store, state) = load_state(ctx)?;
+    let store = cmd_state::open_store(&ctx.dir)?;
+    let _lock = cmd_state::lock(store.clone(), "plan", &args.lock).await?;
+    let mut state = cmd_state::load(store.as_ref())?;
     let cloud = cloud::connect(
         &ctx.dir,
         &project.provider_block,
@@ -313,6 +433,10 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     )
     .await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
+    // Plan never writes state: interrupted operations are reconciled in memory only.
+    if !cmd_state::reconcile(&mut state, provider.as_ref(), store.as_ref(), false).await? {
+        return Ok(1);
+    }
     let refreshed = if args.refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
         ctx.report(&diags, &project.config.sources);
@@ -359,7 +483,11 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     let Some(project) = load(ctx, &vars, offline.as_ref())? else {
         return Ok(1);
     };
-    let (store, state) = load_state(ctx)?;
+    let store = cmd_state::open_store(&ctx.dir)?;
+    let interrupt = session::listen_for_interrupts();
+    let operation = if destroy { "destroy" } else { "apply" };
+    let _lock = cmd_state::lock(store.clone(), operation, &args.lock).await?;
+    let mut state = cmd_state::load(store.as_ref())?;
     let cloud = cloud::connect(
         &ctx.dir,
         &project.provider_block,
@@ -368,6 +496,12 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     )
     .await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
+    if !cmd_state::reconcile(&mut state, provider.as_ref(), store.as_ref(), true).await? {
+        return Ok(1);
+    }
+    if session::is_interrupted(&interrupt) {
+        return Ok(session::EXIT_INTERRUPTED);
+    }
     let refreshed = if args.refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
         ctx.report(&diags, &project.config.sources);
@@ -388,6 +522,9 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     );
     ctx.report(&diags, &project.config.sources);
     let Some(plan) = plan else { return Ok(1) };
+    if session::is_interrupted(&interrupt) {
+        return Ok(session::EXIT_INTERRUPTED);
+    }
     print!(
         "{}",
         render::render_plan(&plan, provider.as_ref(), ctx.style())
@@ -406,7 +543,7 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         shutdown(cloud).await;
         return Ok(0);
     }
-    if !args.auto_approve && !confirm(destroy)? {
+    if !args.auto_approve && !session::confirm_or_interrupt(destroy, confirm, &interrupt).await? {
         println!("\nApply cancelled.");
         shutdown(cloud).await;
         return Ok(1);
@@ -422,7 +559,6 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     let wait_for_provider = args
         .wait_for_provider
         .or(ctx.embedded.then(|| cloud::EMBEDDED_AUTO_PROVISION * 15));
-    let store: Arc<dyn StateStore> = Arc::new(store);
     let config = Arc::new(project.config.clone());
     let inputs = apply::ApplyInputs {
         config,
@@ -444,6 +580,7 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
             } else {
                 Duration::from_secs(30)
             },
+            interrupt: Some(interrupt.clone()),
         },
     )
     .await;
@@ -453,15 +590,20 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     let out_diags = apply::record_outputs(&project.config, &project.vars, &mut final_state);
     final_state.serial += 1;
     if let Err(e) = store.save(&final_state) {
-        let errored = ctx.dir.join("errored.tfstate");
-        let _ = state_file::write_atomically(&errored, final_state.to_json().as_bytes(), None);
-        eprintln!(
-            "error: failed to persist state: {e}\nThe state was written to {} instead. Restore it as netform.tfstate before running again.",
-            errored.display()
-        );
+        cmd_state::save_errored(&ctx.dir, &final_state, &e);
         return Ok(1);
     }
     ctx.report(&outcome.errors, &project.config.sources);
+    cmd_state::report_retries(cloud.provider.retry_count());
+    if outcome.interrupted != apply::Interrupt::None {
+        cmd_state::report_interrupted(
+            outcome.completed.len(),
+            &outcome.not_started,
+            &outcome.abandoned,
+        );
+        shutdown(cloud).await;
+        return Ok(session::EXIT_INTERRUPTED);
+    }
     ctx.report(&out_diags, &project.config.sources);
     let (mut added, mut changed, mut destroyed) = (0, 0, 0);
     for (_, op) in &outcome.completed {
@@ -549,7 +691,7 @@ fn print_outputs(state: &State) {
 }
 
 fn show(ctx: &Ctx) -> Result<u8, String> {
-    let (_, state) = load_state(ctx)?;
+    let state = load_state(ctx)?;
     if state.resources.is_empty() {
         println!("The state is empty. No resources are represented.");
         return Ok(0);
@@ -589,7 +731,7 @@ fn show(ctx: &Ctx) -> Result<u8, String> {
 }
 
 fn output(ctx: &Ctx, name: Option<String>, json: bool) -> Result<u8, String> {
-    let (_, state) = load_state(ctx)?;
+    let state = load_state(ctx)?;
     match name {
         Some(n) => {
             let o = state
@@ -664,12 +806,25 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
             time_scale,
             auto_provision,
             strict_peering,
+            fault_seed,
+            fault_rate,
         } => {
+            let faults = match (fault_seed, fault_rate) {
+                (None, None) => None,
+                (seed, rate) => {
+                    let rate = rate.unwrap_or(0.1);
+                    if !(0.0..=1.0).contains(&rate) {
+                        return Err(format!("--fault-rate must be between 0 and 1, got {rate}"));
+                    }
+                    Some(netform_emulator::FaultConfig::new(seed.unwrap_or(0), rate))
+                }
+            };
             let config = netform_emulator::EmulatorConfig {
                 data_file: data,
                 time_scale,
                 auto_provision_after: auto_provision.map(Duration::from_secs_f64),
                 strict_peering,
+                faults,
                 ..netform_emulator::EmulatorConfig::default()
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));

@@ -97,6 +97,19 @@ impl Observer for TerminalObserver {
             ApplyEvent::StatePersistFailed { error } => {
                 format!("warning: could not persist state: {error}")
             }
+            ApplyEvent::Stopping {
+                running,
+                not_started,
+            } => {
+                let mut text = format!(
+                    "Stopping: {not_started} operation(s) will not start; waiting for {} running:",
+                    running.len()
+                );
+                for (addr, op) in running {
+                    text.push_str(&format!("\n  {addr} ({})", op.verb().to_lowercase()));
+                }
+                text
+            }
         };
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(out, "{line}");

@@ -1,11 +1,12 @@
 //! The local state file: atomic writes (temp file, fsync, rename), the previous version kept
-//! as `.backup`, mode 0600 because state holds secrets.
+//! as `.backup`, mode 0600 because state holds secrets; the lock is a file next to it,
+//! created atomically (it appears complete or not at all, and only one creator wins).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use netform_engine::state::{State, StateError, StateStore};
+use netform_engine::state::{LockInfo, State, StateError, StateStore};
 
 pub struct LocalStateStore {
     pub path: PathBuf,
@@ -22,6 +23,69 @@ impl LocalStateStore {
         let mut p = self.path.clone().into_os_string();
         p.push(".backup");
         PathBuf::from(p)
+    }
+
+    /// `.netform.tfstate.lock.info` next to the state, as Terraform's local backend does.
+    pub fn lock_path(&self) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "netform.tfstate".into());
+        dir.join(format!(".{name}.lock.info"))
+    }
+
+    fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        match fs::read_to_string(self.lock_path()) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).unwrap_or_else(|_| {
+                // Never written by us half-way (see `lock`), but a foreign file is still a lock.
+                LockInfo {
+                    id: String::new(),
+                    info: format!("unreadable lock file {}", self.lock_path().display()),
+                    ..LockInfo::default()
+                }
+            }))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StateError::Store(format!(
+                "cannot read {}: {e}",
+                self.lock_path().display()
+            ))),
+        }
+    }
+
+    /// A lock left by a process of this host that no longer runs (killed with SIGKILL, a
+    /// power cut) is removed; returns whether it was.
+    fn clear_if_stale(&self, held: &LockInfo) -> bool {
+        let (_, host) = crate::session::who();
+        let Some(pid) = held.pid else { return false };
+        if held.host != host || !cfg!(target_os = "linux") {
+            return false;
+        }
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            return false;
+        }
+        // Move it aside first: if another run replaced it meanwhile, put that one back.
+        let aside = self
+            .lock_path()
+            .with_extension(format!("stale.{}", std::process::id()));
+        if fs::rename(self.lock_path(), &aside).is_err() {
+            return false;
+        }
+        let moved: Option<LockInfo> = fs::read_to_string(&aside)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        if moved.as_ref().map(|m| &m.id) != Some(&held.id) {
+            let _ = fs::hard_link(&aside, self.lock_path());
+            let _ = fs::remove_file(&aside);
+            return false;
+        }
+        let _ = fs::remove_file(&aside);
+        eprintln!(
+            "Removed a stale state lock: {} ({}) was held by process {pid}, which no longer runs.",
+            held.id, held.operation
+        );
+        true
     }
 }
 
@@ -49,6 +113,71 @@ impl StateStore for LocalStateStore {
             Some(&self.backup_path()),
         )
         .map_err(|e| StateError::Store(format!("cannot write {}: {e}", self.path.display())))
+    }
+
+    fn lock(&self, info: &LockInfo) -> Result<String, StateError> {
+        let path = self.lock_path();
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let err = |e: std::io::Error| {
+            StateError::Store(format!("cannot create the lock {}: {e}", path.display()))
+        };
+        let text =
+            serde_json::to_string_pretty(info).map_err(|e| StateError::Store(e.to_string()))?;
+        // Write the info to a private file, then link it into place: link(2) fails if the
+        // lock exists (like O_EXCL) and the lock never exists half-written.
+        let tmp = dir.join(format!(".netform.lock.{}.{}", std::process::id(), info.id));
+        {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(err)?;
+            f.write_all(text.as_bytes()).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        let mut result = fs::hard_link(&tmp, &path);
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::AlreadyExists
+            && let Some(held) = self.read_lock()?
+            && self.clear_if_stale(&held)
+        {
+            result = fs::hard_link(&tmp, &path);
+        }
+        let _ = fs::remove_file(&tmp);
+        match result {
+            Ok(()) => {
+                if let Ok(d) = fs::File::open(dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(info.id.clone())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.read_lock()? {
+                Some(held) => Err(StateError::Locked(Box::new(held))),
+                // Released between our attempt and the read: try again.
+                None => self.lock(info),
+            },
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    fn unlock(&self, id: &str) -> Result<(), StateError> {
+        match self.read_lock()? {
+            Some(held) if held.id == id => fs::remove_file(self.lock_path()).map_err(|e| {
+                StateError::Store(format!("cannot remove {}: {e}", self.lock_path().display()))
+            }),
+            held => Err(StateError::LockMismatch {
+                given: id.to_string(),
+                held: held.map(Box::new),
+            }),
+        }
+    }
+
+    fn lock_info(&self) -> Result<Option<LockInfo>, StateError> {
+        self.read_lock()
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
     }
 }
 

@@ -17,7 +17,7 @@ use crate::eval::{Scope, eval};
 use crate::plan::{Action, Plan, decode_config, provider_diagnostic, state_values};
 use crate::proposal::propose;
 use crate::provider::{OpContext, PlanChangeRequest, Provider, World};
-use crate::state::{State, StateStore};
+use crate::state::{PendingKind, PendingOp, State, StateStore};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,33 @@ pub enum ApplyEvent {
     StatePersistFailed {
         error: String,
     },
+    /// An interrupt was received: nothing new starts; these operations are still running.
+    Stopping {
+        running: Vec<(ResourceAddress, OpKind)>,
+        not_started: usize,
+    },
+}
+
+/// How far an interrupted apply should go. The CLI turns signals into these; the engine
+/// never reads signals itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Interrupt {
+    #[default]
+    None,
+    /// Start nothing new; let running operations finish and record them.
+    Stop,
+    /// Stop waiting for running operations: their intents stay in the journal.
+    Abort,
+}
+
+/// The sending side of an apply's cancellation handle.
+pub type InterruptSender = tokio::sync::watch::Sender<Interrupt>;
+/// The receiving side, handed to [`ApplyOptions::interrupt`].
+pub type InterruptReceiver = tokio::sync::watch::Receiver<Interrupt>;
+
+/// A cancellation handle: trigger the sender, give the receiver to the apply.
+pub fn interrupt_channel() -> (InterruptSender, InterruptReceiver) {
+    tokio::sync::watch::channel(Interrupt::None)
 }
 
 /// Receives progress; the CLI draws it, tests record it.
@@ -97,6 +124,8 @@ pub struct ApplyOptions {
     pub wait_for_provider: Option<Duration>,
     /// How often a waiting deferred change re-checks its precondition.
     pub gate_poll: Duration,
+    /// Cancellation: `Stop` stops scheduling, `Abort` stops waiting. `None` = never.
+    pub interrupt: Option<InterruptReceiver>,
 }
 
 impl Default for ApplyOptions {
@@ -106,6 +135,7 @@ impl Default for ApplyOptions {
             heartbeat: Duration::from_secs(10),
             wait_for_provider: None,
             gate_poll: Duration::from_secs(30),
+            interrupt: None,
         }
     }
 }
@@ -119,11 +149,21 @@ pub struct ApplyOutcome {
     pub skipped: Vec<ResourceAddress>,
     /// Changes still waiting for a precondition, with why and what to do.
     pub deferred: Vec<(ResourceAddress, crate::provider::Deferral)>,
+    /// How far the apply was interrupted (`Interrupt::None` when it ran to the end).
+    pub interrupted: Interrupt,
+    /// Operations never started because of an interrupt.
+    pub not_started: Vec<ResourceAddress>,
+    /// Operations abandoned while running (`Interrupt::Abort`): their intents are in
+    /// `state.pending`, and the next run reconciles them.
+    pub abandoned: Vec<ResourceAddress>,
 }
 
 impl ApplyOutcome {
     pub fn succeeded(&self) -> bool {
-        self.errors.is_empty() && self.skipped.is_empty()
+        self.errors.is_empty()
+            && self.skipped.is_empty()
+            && self.not_started.is_empty()
+            && self.abandoned.is_empty()
     }
 }
 
@@ -150,6 +190,7 @@ struct Shared {
     heartbeat: Duration,
     wait_for_provider: Option<Duration>,
     gate_poll: Duration,
+    interrupt: Option<InterruptReceiver>,
 }
 
 /// What an apply works with besides the plan: the configuration (re-evaluated per resource
@@ -184,7 +225,13 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         heartbeat: options.heartbeat,
         wait_for_provider: options.wait_for_provider,
         gate_poll: options.gate_poll,
+        interrupt: options.interrupt.clone(),
     });
+    let mut interrupt = options.interrupt.clone();
+    let mut announced_stop = false;
+    let mut not_started = Vec::new();
+    let mut abandoned = Vec::new();
+    let mut running_ops: HashMap<usize, (ResourceAddress, OpKind)> = HashMap::new();
 
     let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
@@ -224,6 +271,32 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
     let parallelism = options.parallelism.max(1);
 
     loop {
+        let level = interrupt.as_ref().map(|r| *r.borrow()).unwrap_or_default();
+        if level >= Interrupt::Stop && !announced_stop {
+            announced_stop = true;
+            for (i, op) in ops.iter().enumerate() {
+                if !done[i] && !running_ops.contains_key(&i) {
+                    not_started.push(op.addr.clone());
+                }
+            }
+            let mut running: Vec<(ResourceAddress, OpKind)> =
+                running_ops.values().cloned().collect();
+            running.sort_by(|a, b| a.0.cmp(&b.0));
+            observer.on_event(ApplyEvent::Stopping {
+                running,
+                not_started: not_started.len(),
+            });
+            ready.clear();
+        }
+        if level >= Interrupt::Abort {
+            let mut left: Vec<ResourceAddress> =
+                running_ops.values().map(|(a, _)| a.clone()).collect();
+            left.sort();
+            abandoned = left;
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            break;
+        }
         // Start what can start: dependencies done, a free slot, no lock held by a running op.
         ready.sort_by(|a, b| {
             ops[*a]
@@ -245,12 +318,17 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
             let change = plan.changes[ops[idx].change].clone();
             let addr = ops[idx].addr.clone();
             let kind = ops[idx].kind;
+            running_ops.insert(idx, (addr.clone(), kind));
             tasks.spawn(async move {
                 let result = run_op(&shared, &addr, kind, &change).await;
                 (idx, result)
             });
         }
-        let Some(joined) = tasks.join_next().await else {
+        let joined = tokio::select! {
+            joined = tasks.join_next() => joined,
+            _ = interrupt_changed(&mut interrupt) => continue,
+        };
+        let Some(joined) = joined else {
             break;
         };
         running -= 1;
@@ -264,6 +342,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         for k in &lock_keys[idx] {
             held.remove(k);
         }
+        running_ops.remove(&idx);
         done[idx] = true;
         match result {
             Ok(Done::Deferred(why)) => {
@@ -299,7 +378,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
                 completed.push((ops[idx].addr.clone(), ops[idx].kind));
                 for &d in &dependents[idx] {
                     waiting[d] -= 1;
-                    if waiting[d] == 0 && !done[d] {
+                    if waiting[d] == 0 && !done[d] && !announced_stop {
                         ready.push(d);
                     }
                 }
@@ -337,12 +416,31 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
     };
     skipped.sort();
     skipped.dedup();
+    not_started.sort();
+    not_started.dedup();
+    let interrupted = interrupt.as_ref().map(|r| *r.borrow()).unwrap_or_default();
     ApplyOutcome {
         state: std::mem::replace(&mut state, State::new(String::new())),
         completed,
         errors,
         skipped,
         deferred,
+        interrupted,
+        not_started,
+        abandoned,
+    }
+}
+
+/// Resolves when the interrupt level changes; never when there is no handle (or it is gone).
+async fn interrupt_changed(rx: &mut Option<InterruptReceiver>) {
+    match rx {
+        Some(r) => {
+            if r.changed().await.is_err() {
+                *rx = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
@@ -516,11 +614,35 @@ async fn run_op(
             let Some(prior) = change.before.as_ref() else {
                 return Ok(Done::Applied);
             };
+            let sensitive = shared
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(addr)
+                .map(|i| i.sensitive_attributes.clone())
+                .unwrap_or_default();
+            journal(
+                shared,
+                PendingOp {
+                    address: addr.to_string(),
+                    operation: PendingKind::Delete,
+                    id: prior.get("id").and_then(|v| v.as_str()).map(str::to_string),
+                    provider: provider.name().to_string(),
+                    attributes: prior.clone(),
+                    sensitive_attributes: sensitive,
+                    dependencies: change
+                        .dependencies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                },
+            );
             let fut = provider.delete(&addr.type_name, prior, &ctx);
             match with_heartbeat(shared, addr, kind, started, fut).await {
                 Ok(()) => {
                     persist(shared, |s| {
                         s.remove(addr);
+                        s.clear_pending(addr);
                     });
                     shared.observer.on_event(ApplyEvent::Completed {
                         addr: addr.clone(),
@@ -530,7 +652,10 @@ async fn run_op(
                     });
                     Ok(Done::Applied)
                 }
-                Err(e) => Err(fail(e.message, e.code)),
+                Err(e) => {
+                    settle_failed(shared, addr, &e);
+                    Err(fail(e.message, e.code))
+                }
             }
         }
         OpKind::Create | OpKind::Update => {
@@ -593,20 +718,27 @@ async fn run_op(
                     return Err(errs);
                 }
                 if let Some(why) = response.deferred {
+                    let stopping = shared
+                        .interrupt
+                        .as_ref()
+                        .is_some_and(|r| *r.borrow() >= Interrupt::Stop);
                     match shared.wait_for_provider {
-                        Some(limit) if started.elapsed() < limit => {
+                        Some(limit) if started.elapsed() < limit && !stopping => {
                             shared.observer.on_event(ApplyEvent::Progress {
                                 addr: addr.clone(),
                                 op: kind,
                                 elapsed: started.elapsed(),
                                 message: Some(format!("waiting: {}", why.reason)),
                             });
-                            tokio::time::sleep(
-                                shared
-                                    .gate_poll
-                                    .min(limit.saturating_sub(started.elapsed())),
-                            )
-                            .await;
+                            let mut interrupt = shared.interrupt.clone();
+                            tokio::select! {
+                                _ = tokio::time::sleep(
+                                    shared
+                                        .gate_poll
+                                        .min(limit.saturating_sub(started.elapsed())),
+                                ) => {}
+                                _ = interrupt_changed(&mut interrupt) => {}
+                            }
                             continue;
                         }
                         _ => return Ok(Done::Deferred(why)),
@@ -621,6 +753,42 @@ async fn run_op(
                 }
                 let _ = announced;
                 let planned = response.planned;
+                let sensitive: Vec<serde_json::Value> = rt
+                    .schema
+                    .attributes
+                    .iter()
+                    .filter(|(_, a)| a.sensitive)
+                    .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
+                    .collect();
+                let deps: Vec<String> = change
+                    .dependencies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                // The intent goes to state before the request does: if this process dies
+                // now, the next run finds the object by its id.
+                journal(
+                    shared,
+                    PendingOp {
+                        address: addr.to_string(),
+                        operation: if kind == OpKind::Update && prior.is_some() {
+                            PendingKind::Update
+                        } else {
+                            PendingKind::Create
+                        },
+                        id: provider.object_id(&addr.type_name, &planned).or_else(|| {
+                            prior
+                                .as_ref()
+                                .and_then(|p| p.get("id"))
+                                .and_then(|v| v.as_str())
+                                .map(str::to_string)
+                        }),
+                        provider: provider.name().to_string(),
+                        attributes: planned.to_json(),
+                        sensitive_attributes: sensitive.clone(),
+                        dependencies: deps.clone(),
+                    },
+                );
                 let result = match (kind, prior.as_ref()) {
                     (OpKind::Update, Some(p)) => {
                         with_heartbeat(
@@ -646,20 +814,9 @@ async fn run_op(
                 match result {
                     Ok(attrs) => {
                         let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
-                        let sensitive: Vec<serde_json::Value> = rt
-                            .schema
-                            .attributes
-                            .iter()
-                            .filter(|(_, a)| a.sensitive)
-                            .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
-                            .collect();
-                        let deps: Vec<String> = change
-                            .dependencies
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect();
                         persist(shared, |s| {
-                            s.set(addr, provider.name(), attrs, sensitive, deps)
+                            s.set(addr, provider.name(), attrs, sensitive, deps);
+                            s.clear_pending(addr);
                         });
                         shared.observer.on_event(ApplyEvent::Completed {
                             addr: addr.clone(),
@@ -669,11 +826,168 @@ async fn run_op(
                         });
                         return Ok(Done::Applied);
                     }
-                    Err(e) => return Err(fail(e.message, e.code)),
+                    Err(e) => {
+                        settle_failed(shared, addr, &e);
+                        return Err(fail(e.message, e.code));
+                    }
                 }
             }
         }
     }
+}
+
+/// Record an intent in the journal and persist it before the request is sent.
+fn journal(shared: &Shared, op: PendingOp) {
+    persist(shared, |s| s.add_pending(op));
+}
+
+/// After a failed operation: a request the cloud refused outright changed nothing, so its
+/// intent is dropped. Any other failure (timeout, connection lost, operation failed) may have
+/// left an object behind: the intent stays for the next run to reconcile.
+fn settle_failed(shared: &Shared, addr: &ResourceAddress, e: &crate::provider::ProviderError) {
+    use crate::provider::ErrorKind;
+    if matches!(
+        e.kind,
+        ErrorKind::Invalid | ErrorKind::Auth | ErrorKind::NotFound
+    ) {
+        persist(shared, |s| {
+            s.clear_pending(addr);
+        });
+    }
+}
+
+/// What reconciling one journalled intent found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reconciled {
+    /// The object exists: recorded in state (an interrupted create or update that went through).
+    Adopted { address: String, id: Option<String> },
+    /// A create that never reached the cloud: the plan will create it again.
+    NotCreated { address: String },
+    /// The object is gone: a delete that completed (or an object deleted by someone else).
+    Gone { address: String },
+    /// A delete that did not happen: the object is still there and stays in state.
+    StillExists { address: String, id: Option<String> },
+}
+
+impl Reconciled {
+    pub fn address(&self) -> &str {
+        match self {
+            Reconciled::Adopted { address, .. }
+            | Reconciled::NotCreated { address }
+            | Reconciled::Gone { address }
+            | Reconciled::StillExists { address, .. } => address,
+        }
+    }
+}
+
+/// Resolve the intents an interrupted run left in `state.pending` by reading each object by
+/// its id. Resolved intents leave the journal; one that cannot be read (the cloud is
+/// unreachable) stays and is reported as an error. Does not persist: the caller saves.
+/// An object still mid-operation (the interrupted request is running in the cloud) is waited
+/// for (`Provider::wait_settled`, with `progress` told why) before it is recorded.
+pub async fn reconcile_pending(
+    state: &mut State,
+    provider: &dyn Provider,
+    progress: crate::provider::ProgressSink,
+) -> (Vec<Reconciled>, Vec<Diagnostic>) {
+    let mut found = Vec::new();
+    let mut diags = Vec::new();
+    let pending = std::mem::take(&mut state.pending);
+    for p in pending {
+        let Some(addr) = ResourceAddress::parse(&p.address) else {
+            diags.push(Diagnostic::error(format!(
+                "the state's pending-operation journal has an invalid address \"{}\"",
+                p.address
+            )));
+            state.pending.push(p);
+            continue;
+        };
+        let mut prior = p.attributes.clone();
+        if let (Some(id), Some(obj)) = (&p.id, prior.as_object_mut()) {
+            obj.insert("id".into(), serde_json::Value::String(id.clone()));
+        }
+        let timeout = provider
+            .resource_type(&addr.type_name)
+            .map(|t| match p.operation {
+                PendingKind::Create => t.timeouts.create,
+                PendingKind::Update => t.timeouts.update,
+                PendingKind::Delete => t.timeouts.delete,
+            })
+            .unwrap_or(Duration::from_secs(3600));
+        let sink = progress.clone();
+        let label = p.address.clone();
+        let ctx = OpContext {
+            timeout,
+            progress: Arc::new(move |m: String| sink(format!("{label}: {m}"))),
+        };
+        let mut read = provider.read(&addr.type_name, &prior).await;
+        if let Ok(Some(found)) = &read {
+            read = match provider.wait_settled(&addr.type_name, found, &ctx).await {
+                Ok(()) => provider.read(&addr.type_name, found).await,
+                Err(e) => Err(e),
+            };
+        }
+        match read {
+            Ok(Some(attrs)) => {
+                let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                match p.operation {
+                    PendingKind::Create | PendingKind::Update => {
+                        state.set(
+                            &addr,
+                            provider.name(),
+                            attrs,
+                            p.sensitive_attributes.clone(),
+                            p.dependencies.clone(),
+                        );
+                        found.push(Reconciled::Adopted {
+                            address: p.address.clone(),
+                            id,
+                        });
+                    }
+                    PendingKind::Delete => {
+                        if state.get(&addr).is_none() {
+                            state.set(
+                                &addr,
+                                provider.name(),
+                                attrs,
+                                p.sensitive_attributes.clone(),
+                                p.dependencies.clone(),
+                            );
+                        }
+                        found.push(Reconciled::StillExists {
+                            address: p.address.clone(),
+                            id,
+                        });
+                    }
+                }
+            }
+            Ok(None) => match p.operation {
+                PendingKind::Create => found.push(Reconciled::NotCreated {
+                    address: p.address.clone(),
+                }),
+                PendingKind::Update | PendingKind::Delete => {
+                    state.remove(&addr);
+                    found.push(Reconciled::Gone {
+                        address: p.address.clone(),
+                    });
+                }
+            },
+            Err(e) => {
+                diags.push(Diagnostic::error(format!(
+                    "cannot reconcile the interrupted {} of {}: {}",
+                    match p.operation {
+                        PendingKind::Create => "create",
+                        PendingKind::Update => "update",
+                        PendingKind::Delete => "delete",
+                    },
+                    p.address,
+                    e.message
+                )));
+                state.pending.push(p);
+            }
+        }
+    }
+    (found, diags)
 }
 
 /// Read the current attributes of everything `change` depends on into state.

@@ -241,4 +241,16 @@ pub trait Provider: Send + Sync {
         prior: &serde_json::Value,
         ctx: &OpContext,
     ) -> Result<(), ProviderError>;
+
+    /// Wait until an object an interrupted run left mid-operation (a create, update or delete
+    /// still running in the cloud) has settled, so that what depends on it can proceed.
+    /// Called when the pending-operation journal is reconciled. Default: already settled.
+    async fn wait_settled(
+        &self,
+        _type_name: &str,
+        _attributes: &serde_json::Value,
+        _ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }

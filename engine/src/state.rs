@@ -21,6 +21,42 @@ pub struct State {
     pub outputs: BTreeMap<String, OutputState>,
     #[serde(default)]
     pub resources: Vec<ResourceState>,
+    /// The pending-operation journal: operations sent to the cloud whose outcome is not
+    /// recorded yet. Written before each create, update or delete is sent, cleared when its
+    /// result is recorded; entries left by an interrupted run are reconciled by the next one
+    /// (`apply::reconcile_pending`). Absent from files written before the journal existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingOp>,
+}
+
+/// What a pending operation was doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PendingKind {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One journalled intent: enough to find the object again by its deterministic cloud id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOp {
+    /// The instance address (`module.a.azurerm_subnet.s["x"]`).
+    pub address: String,
+    pub operation: PendingKind,
+    /// The cloud id the object has (or will have): ARM ids are deterministic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The provider the instance belongs to (as in `resources[].provider`).
+    pub provider: String,
+    /// What was sent (create/update: the planned value, unknowns as null) or the prior
+    /// object (delete). Reads use it as the prior: the identifying attributes and the
+    /// secrets the cloud does not return.
+    pub attributes: serde_json::Value,
+    #[serde(default)]
+    pub sensitive_attributes: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +104,60 @@ pub enum StateError {
     Version(u32),
     #[error("{0}")]
     Store(String),
+    /// Someone else holds the lock.
+    #[error("the state is locked by another run\n{0}")]
+    Locked(Box<LockInfo>),
+    /// `unlock` with an id that is not the current lock's.
+    #[error("lock id \"{given}\" does not match the current lock{}", .held.as_ref().map(|h| format!("\n{h}")).unwrap_or_else(|| " (the state is not locked)".into()))]
+    LockMismatch {
+        given: String,
+        held: Option<Box<LockInfo>>,
+    },
+}
+
+/// Who holds a state lock, in Terraform's `statemgr.LockInfo` shape (same JSON field names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LockInfo {
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// `apply`, `destroy`, `plan`, `state mv`…
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    #[serde(rename = "Info", default)]
+    pub info: String,
+    /// `user@host`.
+    #[serde(rename = "Who")]
+    pub who: String,
+    #[serde(rename = "Version")]
+    pub version: String,
+    /// RFC 3339, UTC.
+    #[serde(rename = "Created")]
+    pub created: String,
+    /// Where the state lives (a file path, `container/key`, a schema name).
+    #[serde(rename = "Path")]
+    pub path: String,
+    /// The process holding the lock, so a local store can recognise a lock left by a killed
+    /// process on the same host.
+    #[serde(rename = "Pid", default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(rename = "Host", default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Lock Info:")?;
+        writeln!(f, "  ID:        {}", self.id)?;
+        writeln!(f, "  Path:      {}", self.path)?;
+        writeln!(f, "  Operation: {}", self.operation)?;
+        writeln!(f, "  Who:       {}", self.who)?;
+        writeln!(f, "  Version:   {}", self.version)?;
+        write!(f, "  Created:   {}", self.created)?;
+        if !self.info.is_empty() {
+            write!(f, "\n  Info:      {}", self.info)?;
+        }
+        Ok(())
+    }
 }
 
 impl State {
@@ -79,6 +169,7 @@ impl State {
             lineage,
             outputs: BTreeMap::new(),
             resources: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -116,7 +207,21 @@ impl State {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty()
+        self.resources.is_empty() && self.pending.is_empty()
+    }
+
+    /// Journal an intent (replacing any earlier one for the same address).
+    pub fn add_pending(&mut self, op: PendingOp) {
+        self.pending.retain(|p| p.address != op.address);
+        self.pending.push(op);
+        self.pending.sort_by(|a, b| a.address.cmp(&b.address));
+    }
+
+    /// Drop the intent recorded for `addr`, if any.
+    pub fn clear_pending(&mut self, addr: &ResourceAddress) -> Option<PendingOp> {
+        let text = addr.to_string();
+        let at = self.pending.iter().position(|p| p.address == text)?;
+        Some(self.pending.remove(at))
     }
 
     fn position(&self, addr: &ResourceAddress) -> Result<usize, usize> {
@@ -229,10 +334,40 @@ fn sort_key_of(a: &ResourceAddress) -> SortKey {
 }
 
 /// Where state lives. Implementations write atomically and keep the previous version.
+///
+/// A run that changes state takes the lock first (`lock`), and releases it on every exit
+/// path (`unlock`). A second run gets `StateError::Locked` with the holder's info at once.
 pub trait StateStore: Send + Sync {
     /// `Ok(None)` when no state exists yet.
     fn load(&self) -> Result<Option<State>, StateError>;
     fn save(&self, state: &State) -> Result<(), StateError>;
+
+    /// Take the lock, recording `info`; returns the lock id (`info.id` unless the store
+    /// assigns its own, like a blob lease). Fails fast with `StateError::Locked` when held.
+    /// The default is for stores nobody else can see (in memory): always granted.
+    fn lock(&self, info: &LockInfo) -> Result<String, StateError> {
+        Ok(info.id.clone())
+    }
+
+    /// Release the lock taken with `lock`; `LockMismatch` if `id` is not the current lock.
+    fn unlock(&self, _id: &str) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    /// The current lock, if any (for messages and `force-unlock`).
+    fn lock_info(&self) -> Result<Option<LockInfo>, StateError> {
+        Ok(None)
+    }
+
+    /// Release a lock someone else holds (`netform force-unlock ID`). The id must match.
+    fn force_unlock(&self, id: &str) -> Result<(), StateError> {
+        self.unlock(id)
+    }
+
+    /// Human description of where the state lives.
+    fn describe(&self) -> String {
+        "state".into()
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +396,31 @@ mod tests {
         assert_eq!(back, s);
         assert_eq!(back.resources[0].type_name, "a_t");
         assert!(State::from_json("{\"version\": 4,").is_err());
+    }
+
+    #[test]
+    fn the_journal_is_optional_and_round_trips() {
+        // A file written before the journal existed loads, with an empty journal.
+        let old =
+            r#"{"version":4,"netform_version":"0.1.0","serial":3,"lineage":"l","resources":[]}"#;
+        let mut s = State::from_json(old).unwrap();
+        assert!(s.pending.is_empty());
+        assert!(!s.to_json().contains("pending"), "no key while empty");
+        let addr = ResourceAddress::new("azurerm_subnet", "a");
+        s.add_pending(PendingOp {
+            address: addr.to_string(),
+            operation: PendingKind::Create,
+            id: Some("/x/subnets/a".into()),
+            provider: "p".into(),
+            attributes: serde_json::json!({"name": "a"}),
+            sensitive_attributes: vec![],
+            dependencies: vec![],
+        });
+        let back = State::from_json(&s.to_json()).unwrap();
+        assert_eq!(back, s);
+        assert!(s.to_json().contains("\"operation\": \"create\""));
+        assert!(s.clear_pending(&addr).is_some());
+        assert!(s.pending.is_empty());
     }
 
     #[test]

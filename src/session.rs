@@ -1,0 +1,249 @@
+//! What a state-changing command holds while it runs: the state lock (released on every
+//! exit path), and the interrupt channel the signal handler drives.
+//!
+//! Ctrl-C (SIGINT) or SIGTERM once: start nothing new, let running operations finish, save
+//! state, release the lock, exit with [`EXIT_INTERRUPTED`]. Twice: stop waiting; the
+//! operations still running stay in the state's pending-operation journal, and the next run
+//! reconciles them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use netform_engine::apply::{Interrupt, InterruptReceiver, InterruptSender, interrupt_channel};
+use netform_engine::state::{LockInfo, StateError, StateStore};
+
+/// Exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Holds the state lock; releases it when dropped, whatever the exit path.
+pub struct LockGuard {
+    store: Arc<dyn StateStore>,
+    id: Option<String>,
+}
+
+impl LockGuard {
+    /// A guard that holds nothing (`--lock=false`).
+    pub fn none(store: Arc<dyn StateStore>) -> Self {
+        LockGuard { store, id: None }
+    }
+
+    pub fn release(&mut self) {
+        if let Some(id) = self.id.take()
+            && let Err(e) = self.store.unlock(&id)
+        {
+            eprintln!(
+                "error: could not release the state lock: {e}\nRelease it with: netform force-unlock {id}"
+            );
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// `user@host`, the host, and this process, for lock info.
+pub fn who() -> (String, String) {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    (format!("{user}@{host}"), host)
+}
+
+pub fn new_lock_info(operation: &str, path: String) -> LockInfo {
+    let (who, host) = who();
+    LockInfo {
+        id: netform_engine::new_lineage(),
+        operation: operation.into(),
+        info: String::new(),
+        who,
+        version: env!("CARGO_PKG_VERSION").into(),
+        created: rfc3339_now(),
+        path,
+        pid: Some(std::process::id()),
+        host,
+    }
+}
+
+/// Take the state lock for `operation`: fail fast with the holder's info, or retry until
+/// `timeout` when one is given.
+pub async fn acquire(
+    store: Arc<dyn StateStore>,
+    operation: &str,
+    timeout: Option<Duration>,
+) -> Result<LockGuard, String> {
+    let info = new_lock_info(operation, store.describe());
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        let attempt = {
+            let store = store.clone();
+            let info = info.clone();
+            tokio::task::spawn_blocking(move || store.lock(&info))
+                .await
+                .map_err(|e| format!("lock task failed: {e}"))?
+        };
+        match attempt {
+            Ok(id) => {
+                return Ok(LockGuard {
+                    store,
+                    id: Some(id),
+                });
+            }
+            Err(StateError::Locked(held)) => {
+                let limit = timeout.unwrap_or_default();
+                if started.elapsed() >= limit {
+                    return Err(format!(
+                        "Error acquiring the state lock: the state is locked by another run.\n\n{held}\n\n\
+                         netform takes the lock so that two runs never change the same state at once. \
+                         Wait for the other run to finish, pass --lock-timeout DURATION to wait for it, \
+                         or, if it is gone for good, release the lock with: netform force-unlock {}",
+                        held.id
+                    ));
+                }
+                if !told {
+                    eprintln!(
+                        "Acquiring the state lock (held by {} for {}), waiting up to {}s...",
+                        held.who,
+                        held.operation,
+                        limit.as_secs()
+                    );
+                    told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(format!("Error acquiring the state lock: {e}")),
+        }
+    }
+}
+
+/// Start listening for SIGINT/SIGTERM: the first sends `Stop`, the second `Abort`.
+pub fn listen_for_interrupts() -> InterruptReceiver {
+    let (tx, rx) = interrupt_channel();
+    tokio::spawn(signal_loop(tx));
+    rx
+}
+
+async fn signal_loop(tx: InterruptSender) {
+    let mut count = 0u8;
+    loop {
+        if !next_signal().await {
+            return;
+        }
+        count += 1;
+        if count == 1 {
+            eprintln!(
+                "\nInterrupt received. Starting no new operations and waiting for the running ones to finish \
+                 (their progress follows); state will be saved and the lock released.\n\
+                 Press Ctrl-C again to stop waiting: running operations stay in the state's journal and the next run finds them."
+            );
+            let _ = tx.send(Interrupt::Stop);
+        } else {
+            eprintln!(
+                "\nSecond interrupt: no longer waiting. Saving state with the pending-operation journal."
+            );
+            let _ = tx.send(Interrupt::Abort);
+            return;
+        }
+    }
+}
+
+/// Wait for SIGINT or SIGTERM; `false` if signals cannot be received.
+async fn next_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return false;
+        };
+        tokio::select! {
+            _ = int.recv() => true,
+            _ = term.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// Ask for confirmation on a blocking thread, so that Ctrl-C at the prompt still ends the run
+/// cleanly (lock released) instead of waiting for a line.
+pub async fn confirm_or_interrupt(
+    destroy: bool,
+    ask: fn(bool) -> Result<bool, String>,
+    interrupt: &InterruptReceiver,
+) -> Result<bool, String> {
+    let answer = tokio::task::spawn_blocking(move || ask(destroy));
+    tokio::select! {
+        a = answer => a.map_err(|e| format!("confirmation failed: {e}"))?,
+        _ = interrupted(interrupt.clone()) => Ok(false),
+    }
+}
+
+pub fn is_interrupted(rx: &InterruptReceiver) -> bool {
+    *rx.borrow() != Interrupt::None
+}
+
+/// Resolves once an interrupt has been received.
+pub async fn interrupted(mut rx: InterruptReceiver) {
+    loop {
+        if *rx.borrow() != Interrupt::None {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Now as RFC 3339 UTC (`2026-11-23T09:30:17Z`), without a date crate.
+pub fn rfc3339_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_426_217), "2026-11-23T09:30:17Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
