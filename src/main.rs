@@ -9,7 +9,6 @@ mod report;
 mod session;
 mod state_file;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,6 +89,9 @@ struct VarArgs {
     /// Set a variable: --var name=value (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
+    /// Read variable values from FILE (`.tfvars` or `.tfvars.json`; repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -314,21 +316,14 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn parse_vars(args: &VarArgs) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    for v in &args.vars {
-        let (k, val) = v
-            .split_once('=')
-            .ok_or_else(|| format!("--var expects NAME=VALUE, got \"{v}\""))?;
-        out.insert(k.trim().to_string(), val.to_string());
-    }
-    Ok(out)
+fn parse_vars(args: &VarArgs) -> Result<project::VarOptions, String> {
+    project::VarOptions::from_cli(&args.vars, &args.var_files)
 }
 
 /// Load the project, reporting diagnostics; `None` means stop with exit 1.
 fn load(
     ctx: &Ctx,
-    vars: &BTreeMap<String, String>,
+    vars: &project::VarOptions,
     provider: &dyn Provider,
 ) -> Result<Option<Project>, String> {
     let project = Project::load(&ctx.dir, vars, provider)?;

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use netform_engine::Value;
 use netform_engine::config::{self, Config, SourceFile};
-use netform_engine::decode::{decode_resource, eval_error, variables};
+use netform_engine::decode::{
+    VarInput, VarOrigin, VarValue, decode_resource, eval_error, missing_variables, parse_tfvars,
+    parse_tfvars_json, variables, variables_from,
+};
 use netform_engine::diag::{Diagnostic, DiagnosticsExt};
 use netform_engine::eval::{Scope, eval};
 use netform_engine::graph::{self, DependencyGraph};
@@ -51,6 +54,190 @@ pub fn read_sources(dir: &Path) -> Result<Vec<SourceFile>, String> {
         .collect()
 }
 
+/// One `--var NAME=VALUE` or `--var-file FILE`, in command-line order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CliVar {
+    Assign(String, String),
+    File(std::path::PathBuf),
+}
+
+/// Variable values given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct VarOptions {
+    pub items: Vec<CliVar>,
+}
+
+impl VarOptions {
+    /// From clap's lists; the relative order of `--var` and `--var-file` (later wins) is
+    /// recovered from the process arguments.
+    pub fn from_cli(vars: &[String], files: &[std::path::PathBuf]) -> Result<Self, String> {
+        let mut assigns = Vec::new();
+        for v in vars {
+            let (k, val) = v
+                .split_once('=')
+                .ok_or_else(|| format!("--var expects NAME=VALUE, got \"{v}\""))?;
+            assigns.push(CliVar::Assign(k.trim().to_string(), val.to_string()));
+        }
+        let file_items: Vec<CliVar> = files.iter().cloned().map(CliVar::File).collect();
+        let args: Vec<String> = std::env::args().collect();
+        let mut kinds = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let a = args[i].as_str();
+            if a == "--" {
+                break;
+            }
+            if a == "--var" || a.starts_with("--var=") {
+                kinds.push(false);
+                i += usize::from(a == "--var");
+            } else if a == "--var-file" || a.starts_with("--var-file=") {
+                kinds.push(true);
+                i += usize::from(a == "--var-file");
+            }
+            i += 1;
+        }
+        let (mut fi, mut vi) = (file_items.into_iter(), assigns.into_iter());
+        let mut items = Vec::new();
+        for is_file in kinds {
+            let next = if is_file { fi.next() } else { vi.next() };
+            items.extend(next);
+        }
+        // Anything the scan missed keeps clap's order: files, then assignments.
+        items.extend(fi);
+        items.extend(vi);
+        Ok(VarOptions { items })
+    }
+}
+
+/// Variable values from the environment and variables files, lowest precedence first, as
+/// Terraform orders them: `TF_VAR_*` (then `NETFORM_VAR_*`), `terraform.tfvars`,
+/// `terraform.tfvars.json`, `*.auto.tfvars[.json]` by name, then `--var`/`--var-file` in
+/// command-line order. Variables files join `config.sources` so diagnostics point into them.
+fn gather_inputs(
+    dir: &Path,
+    config: &mut Config,
+    cli: &VarOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<VarInput>, String> {
+    let mut inputs = Vec::new();
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.sort();
+    for prefix in ["TF_VAR_", "NETFORM_VAR_"] {
+        for (k, v) in &env {
+            if let Some(name) = k.strip_prefix(prefix).filter(|n| !n.is_empty()) {
+                inputs.push(VarInput {
+                    name: name.to_string(),
+                    value: VarValue::Raw(v.clone()),
+                    origin: VarOrigin::Env,
+                });
+            }
+        }
+    }
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for name in ["terraform.tfvars", "terraform.tfvars.json"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            files.push(p);
+        }
+    }
+    let mut auto: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.ends_with(".auto.tfvars") || n.ends_with(".auto.tfvars.json")
+                })
+        })
+        .collect();
+    auto.sort();
+    files.extend(auto);
+    let read_file = |path: &Path,
+                     shown: String,
+                     config: &mut Config,
+                     diags: &mut Vec<Diagnostic>|
+     -> Result<Vec<VarInput>, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read variables file {}: {e}", path.display()))?;
+        let index = config.sources.len();
+        let (found, d) = if shown.ends_with(".json") {
+            parse_tfvars_json(index, &text)
+        } else {
+            parse_tfvars(index, &text)
+        };
+        config.sources.push(SourceFile { name: shown, text });
+        diags.extend(d);
+        Ok(found)
+    };
+    for p in files {
+        let shown = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        inputs.extend(read_file(&p, shown, config, diags)?);
+    }
+    for item in &cli.items {
+        match item {
+            CliVar::Assign(k, v) => inputs.push(VarInput {
+                name: k.clone(),
+                value: VarValue::Raw(v.clone()),
+                origin: VarOrigin::CommandLine,
+            }),
+            CliVar::File(p) => {
+                let full = if p.is_absolute() {
+                    p.clone()
+                } else {
+                    dir.join(p)
+                };
+                let full = if full.is_file() { full } else { p.clone() };
+                if !full.is_file() {
+                    return Err(format!("the variables file {} does not exist", p.display()));
+                }
+                inputs.extend(read_file(&full, p.display().to_string(), config, diags)?);
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+/// Ask for required variables that have no value, when a person is at the terminal.
+fn prompt_missing(config: &Config, inputs: &mut Vec<VarInput>) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    let missing: Vec<(String, Option<String>)> = missing_variables(config, inputs)
+        .into_iter()
+        .map(|v| (v.name.clone(), v.description.clone()))
+        .collect();
+    for (name, description) in missing {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "var.{name}");
+        if let Some(d) = description {
+            let _ = writeln!(out, "  {d}");
+        }
+        let _ = write!(out, "\n  Enter a value: ");
+        let _ = out.flush();
+        let mut line = String::new();
+        let n = std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        println!();
+        inputs.push(VarInput {
+            name,
+            value: VarValue::Raw(line.trim_end_matches(['\n', '\r']).to_string()),
+            origin: VarOrigin::CommandLine,
+        });
+    }
+    Ok(())
+}
+
 /// `file()`, `fileexists()` and `templatefile()` read here: paths relative to the project
 /// directory (absolute paths as given).
 pub struct ProjectFiles {
@@ -93,14 +280,16 @@ impl Project {
     /// Load for planning: variables must all have values.
     pub fn load(
         dir: &Path,
-        var_overrides: &BTreeMap<String, String>,
+        cli_vars: &VarOptions,
         provider: &dyn Provider,
     ) -> Result<Project, String> {
         let sources = read_sources(dir)?;
-        let (config, mut diagnostics) = load_config(dir, sources);
+        let (mut config, mut diagnostics) = load_config(dir, sources);
         let (graph, graph_diags) = graph::build(&config);
         diagnostics.extend(graph_diags);
-        let (vars, var_diags) = variables(&config, var_overrides);
+        let mut inputs = gather_inputs(dir, &mut config, cli_vars, &mut diagnostics)?;
+        prompt_missing(&config, &mut inputs)?;
+        let (vars, var_diags) = variables_from(&config, &inputs);
         diagnostics.extend(var_diags);
         let provider_block = provider_block(&config, &vars, &mut diagnostics);
         check_types(&config, provider, &mut diagnostics);
@@ -123,7 +312,7 @@ impl Project {
         diagnostics.extend(
             var_diags
                 .into_iter()
-                .filter(|d| !d.summary.starts_with("No value for required variable")),
+                .filter(|d| d.code.as_deref() != Some("netform::required_variable")),
         );
         for name in config.variables.keys() {
             vars.entry(name.clone()).or_insert(Value::Unknown);

@@ -37,6 +37,18 @@ pub struct VariableConfig {
     pub type_expr: Option<Expression>,
     pub description: Option<String>,
     pub sensitive: bool,
+    /// `nullable = false` refuses an explicit null (the default applies instead).
+    pub nullable: bool,
+    pub validations: Vec<CheckRule>,
+}
+
+/// A `validation`, `precondition`, `postcondition` or `assert` block.
+#[derive(Debug, Clone)]
+pub struct CheckRule {
+    pub file: usize,
+    pub span: Span,
+    pub condition: Expression,
+    pub error_message: Option<Expression>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +268,22 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                     continue;
                 }
                 let attr_expr = |k: &str| block.body.get_attribute(k).map(|a| a.value.clone());
+                check_names(
+                    file,
+                    &block.body,
+                    &[
+                        "type",
+                        "default",
+                        "description",
+                        "sensitive",
+                        "nullable",
+                        "ephemeral",
+                    ],
+                    &["validation"],
+                    "variable",
+                    diags,
+                );
+                let validations = check_rules(file, &block.body, "validation", diags);
                 config.variables.insert(
                     name.clone(),
                     VariableConfig {
@@ -266,6 +294,8 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                         type_expr: attr_expr("type"),
                         description: literal_string(attr_expr("description").as_ref()),
                         sensitive: literal_bool(attr_expr("sensitive").as_ref()),
+                        nullable: !matches!(attr_expr("nullable"), Some(Expression::Bool(b)) if !*b.value()),
+                        validations,
                     },
                 );
             }
@@ -347,6 +377,85 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
             }
         }
     }
+}
+
+/// Report attributes and blocks of a language block that are not among `attrs` / `blocks`.
+pub(crate) fn check_names(
+    file: usize,
+    body: &Body,
+    attrs: &[&str],
+    blocks: &[&str],
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for attr in body.attributes() {
+        let key = attr.key.as_str();
+        if !attrs.contains(&key) {
+            let mut d = Diagnostic::error(format!("Unsupported argument \"{key}\""))
+                .label(
+                    span_of(file, &attr.key),
+                    format!("not expected in a `{what}` block"),
+                )
+                .code("netform::unsupported_argument");
+            if let Some(s) = did_you_mean(key, attrs.iter().chain(blocks).copied()) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            diags.push(d);
+        }
+    }
+    for block in body.blocks() {
+        let key = block.ident.as_str();
+        if !blocks.contains(&key) {
+            let mut d = Diagnostic::error(format!("Unsupported block type \"{key}\""))
+                .label(
+                    span_of(file, &block.ident),
+                    format!("not expected in a `{what}` block"),
+                )
+                .code("netform::unsupported_block");
+            if let Some(s) = did_you_mean(key, attrs.iter().chain(blocks).copied()) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// Every `kind { condition = ..., error_message = ... }` block in `body`.
+pub(crate) fn check_rules(
+    file: usize,
+    body: &Body,
+    kind: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<CheckRule> {
+    let mut out = Vec::new();
+    for block in body.blocks().filter(|b| b.ident.as_str() == kind) {
+        let span = span_of(file, &block.ident).unwrap_or(Span::new(file, 0..0));
+        check_names(
+            file,
+            &block.body,
+            &["condition", "error_message"],
+            &[],
+            kind,
+            diags,
+        );
+        let Some(condition) = block.body.get_attribute("condition") else {
+            diags.push(
+                Diagnostic::error(format!("A `{kind}` block needs a `condition`"))
+                    .label(Some(span), "add `condition = ...`"),
+            );
+            continue;
+        };
+        out.push(CheckRule {
+            file,
+            span: span_of(file, &condition.value).unwrap_or(span),
+            condition: condition.value.clone(),
+            error_message: block
+                .body
+                .get_attribute("error_message")
+                .map(|a| a.value.clone()),
+        });
+    }
+    out
 }
 
 fn literal_string(expr: Option<&Expression>) -> Option<String> {

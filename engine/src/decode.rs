@@ -277,10 +277,183 @@ fn type_label(ty: &AttrType) -> String {
     }
 }
 
-/// Values of the root module's variables: `--var` overrides, then defaults.
+/// Where a variable value came from; decides what an undeclared name means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarOrigin {
+    /// `TF_VAR_name` / `NETFORM_VAR_name`: undeclared names are ignored.
+    Env,
+    /// `terraform.tfvars`, `*.auto.tfvars`, `--var-file`: undeclared names are a warning.
+    File,
+    /// `--var`: undeclared names are an error.
+    CommandLine,
+}
+
+#[derive(Debug, Clone)]
+pub enum VarValue {
+    /// A string from `--var` or the environment: taken literally for primitive types, parsed
+    /// as an HCL expression for collections, as Terraform does.
+    Raw(String),
+    /// A value from a variables file, with the span of its expression.
+    Value(Value, Option<Span>),
+}
+
+/// One assignment of a variable. `variables_from` takes them lowest precedence first.
+#[derive(Debug, Clone)]
+pub struct VarInput {
+    pub name: String,
+    pub value: VarValue,
+    pub origin: VarOrigin,
+}
+
+/// Parse a `.tfvars` file (HCL attributes; `file` is its index in the config's sources).
+pub fn parse_tfvars(file: usize, text: &str) -> (Vec<VarInput>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    let body = match hcl_edit::parser::parse_body(text) {
+        Ok(b) => b,
+        Err(err) => {
+            let offset = err.location().offset().min(text.len());
+            diags.push(
+                Diagnostic::error("Invalid HCL syntax in variables file")
+                    .label(
+                        Some(Span::new(
+                            file,
+                            offset..(offset + 1).min(text.len()).max(offset),
+                        )),
+                        err.message().to_string(),
+                    )
+                    .code("netform::syntax"),
+            );
+            return (out, diags);
+        }
+    };
+    let empty_vars = BTreeMap::new();
+    let empty_locals = BTreeMap::new();
+    let empty_resources = HashMap::new();
+    let declared = |_: &crate::addr::ResourceAddress| false;
+    for block in body.blocks() {
+        diags.push(
+            Diagnostic::error("Variables files contain only assignments")
+                .label(span_of(file, &block.ident), "blocks are not allowed here"),
+        );
+    }
+    for attr in body.attributes() {
+        let mut scope = Scope::new(
+            file,
+            &empty_vars,
+            &empty_locals,
+            &empty_resources,
+            &declared,
+            ".",
+        );
+        match eval(&attr.value, &mut scope) {
+            Ok(v) => out.push(VarInput {
+                name: attr.key.as_str().to_string(),
+                value: VarValue::Value(v, span_of(file, &attr.value)),
+                origin: VarOrigin::File,
+            }),
+            Err(e) => {
+                diags.push(eval_error(e).detail(
+                    "Variables files may use literal values and functions, not references.",
+                ))
+            }
+        }
+    }
+    (out, diags)
+}
+
+/// Parse a `.tfvars.json` file: one JSON object of variable values.
+pub fn parse_tfvars_json(file: usize, text: &str) -> (Vec<VarInput>, Vec<Diagnostic>) {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => (
+            map.iter()
+                .map(|(k, v)| VarInput {
+                    name: k.clone(),
+                    value: VarValue::Value(Value::from_json(v), None),
+                    origin: VarOrigin::File,
+                })
+                .collect(),
+            Vec::new(),
+        ),
+        Ok(_) => (
+            Vec::new(),
+            vec![
+                Diagnostic::error("A JSON variables file must hold one object").label(
+                    Some(Span::new(file, 0..text.len().min(1))),
+                    "expected { \"name\": value, ... }",
+                ),
+            ],
+        ),
+        Err(e) => {
+            let line = e.line();
+            let offset: usize = text
+                .lines()
+                .take(line.saturating_sub(1))
+                .map(|l| l.len() + 1)
+                .sum::<usize>()
+                + e.column().saturating_sub(1);
+            let offset = offset.min(text.len());
+            (
+                Vec::new(),
+                vec![
+                    Diagnostic::error("Invalid JSON in variables file")
+                        .label(
+                            Some(Span::new(
+                                file,
+                                offset..(offset + 1).min(text.len()).max(offset),
+                            )),
+                            e.to_string(),
+                        )
+                        .code("netform::syntax"),
+                ],
+            )
+        }
+    }
+}
+
+/// Declared variables with no default that `inputs` do not set (to ask for on a terminal).
+pub fn missing_variables<'a>(
+    config: &'a Config,
+    inputs: &[VarInput],
+) -> Vec<&'a crate::config::VariableConfig> {
+    config
+        .variables
+        .values()
+        .filter(|v| v.default.is_none() && !inputs.iter().any(|i| i.name == v.name))
+        .collect()
+}
+
+/// Names of the variables declared `sensitive = true`.
+pub fn sensitive_variables(config: &Config) -> std::collections::BTreeSet<String> {
+    config
+        .variables
+        .values()
+        .filter(|v| v.sensitive)
+        .map(|v| v.name.clone())
+        .collect()
+}
+
+/// Values of the root module's variables from `--var` strings, then defaults.
 pub fn variables(
     config: &Config,
     overrides: &BTreeMap<String, String>,
+) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
+    let inputs: Vec<VarInput> = overrides
+        .iter()
+        .map(|(k, v)| VarInput {
+            name: k.clone(),
+            value: VarValue::Raw(v.clone()),
+            origin: VarOrigin::CommandLine,
+        })
+        .collect();
+    variables_from(config, &inputs)
+}
+
+/// Values of the root module's variables: the last of `inputs` for each name wins, then the
+/// default. Values are converted to the declared type, `nullable` and `validation` checked.
+pub fn variables_from(
+    config: &Config,
+    inputs: &[VarInput],
 ) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
     let mut out = BTreeMap::new();
     let mut diags = Vec::new();
@@ -288,99 +461,191 @@ pub fn variables(
     let empty_locals = BTreeMap::new();
     let empty_resources = HashMap::new();
     let declared = |_: &crate::addr::ResourceAddress| false;
-    for (name, raw) in overrides {
-        if !config.variables.contains_key(name) {
-            let mut d = Diagnostic::error(format!("Value for undeclared variable \"{name}\""))
-                .detail("A variable named \"".to_string() + name + "\" was assigned on the command line, but the configuration does not declare it.");
-            if let Some(s) = did_you_mean(name, config.variables.keys().map(String::as_str)) {
-                d = d.help(format!("did you mean `{s}`?"));
-            }
-            diags.push(d);
+    let mut reported = std::collections::BTreeSet::new();
+    for input in inputs {
+        if config.variables.contains_key(&input.name) || !reported.insert(input.name.clone()) {
+            continue;
         }
-        let _ = raw;
+        let hint = did_you_mean(&input.name, config.variables.keys().map(String::as_str));
+        let mut d = match input.origin {
+            VarOrigin::Env => continue,
+            VarOrigin::File => Diagnostic::warning(format!("Value for undeclared variable \"{}\"", input.name))
+                .detail("A variables file sets a variable that the configuration does not declare; the value is ignored."),
+            VarOrigin::CommandLine => Diagnostic::error(format!("Value for undeclared variable \"{}\"", input.name))
+                .detail(format!("A variable named \"{}\" was assigned on the command line, but the configuration does not declare it.", input.name)),
+        };
+        if let VarValue::Value(_, span) = &input.value {
+            d = d.label(span.clone(), "not declared");
+        }
+        if let Some(s) = hint {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        diags.push(d);
     }
     for (name, var) in &config.variables {
-        let ty = var.type_expr.as_ref().map(type_keyword);
-        let value = if let Some(raw) = overrides.get(name) {
-            match ty.as_deref() {
-                Some("number") => match raw.trim().parse::<f64>() {
-                    Ok(n) => Value::Number(n),
-                    Err(_) => {
-                        diags.push(Diagnostic::error(format!("Invalid value for variable \"{name}\": a number is required, got \"{raw}\"")));
-                        continue;
-                    }
-                },
-                Some("bool") => match raw.as_str() {
-                    "true" => Value::Bool(true),
-                    "false" => Value::Bool(false),
-                    _ => {
-                        diags.push(Diagnostic::error(format!("Invalid value for variable \"{name}\": a bool is required, got \"{raw}\"")));
-                        continue;
-                    }
-                },
-                Some("string") | None => Value::String(raw.clone()),
-                Some(_) => match hcl_edit::parser::parse_expr(raw) {
-                    Ok(expr) => {
-                        let mut scope = Scope::new(
-                            var.file,
-                            &empty_vars,
-                            &empty_locals,
-                            &empty_resources,
-                            &declared,
-                            ".",
-                        );
-                        match eval(&expr, &mut scope) {
-                            Ok(v) => v,
-                            Err(e) => {
-                                diags.push(Diagnostic::error(format!(
-                                    "Invalid value for variable \"{name}\": {}",
-                                    e.message
-                                )));
-                                continue;
-                            }
+        let ty = match var.type_expr.as_ref().map(crate::types::parse) {
+            None => None,
+            Some(Ok(t)) => Some(t),
+            Some(Err(m)) => {
+                diags.push(
+                    Diagnostic::error(format!("Invalid type for variable \"{name}\""))
+                        .label(var.type_expr.as_ref().and_then(|e| span_of(var.file, e)), m),
+                );
+                continue;
+            }
+        };
+        let invalid = |msg: String, span: Option<Span>| {
+            Diagnostic::error(format!("Invalid value for variable \"{name}\""))
+                .detail(msg.clone())
+                .label(span.or_else(|| Some(var.span.clone())), msg)
+                .code("netform::variable")
+        };
+        let given = inputs.iter().rev().find(|i| &i.name == name);
+        let (value, span) = match given.map(|i| &i.value) {
+            Some(VarValue::Raw(raw)) => {
+                if crate::types::takes_raw_string(ty.as_ref()) {
+                    (Value::String(raw.clone()), None)
+                } else {
+                    let parsed = hcl_edit::parser::parse_expr(raw.trim())
+                        .map_err(|e| e.message().to_string())
+                        .and_then(|expr| {
+                            let mut scope = Scope::new(
+                                var.file,
+                                &empty_vars,
+                                &empty_locals,
+                                &empty_resources,
+                                &declared,
+                                ".",
+                            );
+                            eval(&expr, &mut scope).map_err(|e| e.message)
+                        });
+                    match parsed {
+                        Ok(v) => (v, None),
+                        Err(m) => {
+                            diags.push(invalid(
+                                format!(
+                                    "cannot parse \"{raw}\" as a {}: {m}",
+                                    ty.as_ref().map(ToString::to_string).unwrap_or_default()
+                                ),
+                                None,
+                            ));
+                            continue;
                         }
                     }
-                    Err(e) => {
-                        diags.push(Diagnostic::error(format!(
-                            "Invalid value for variable \"{name}\": {}",
-                            e.message()
-                        )));
-                        continue;
-                    }
-                },
+                }
             }
-        } else if let Some(default) = &var.default {
+            Some(VarValue::Value(v, span)) => (v.clone(), span.clone()),
+            None => match &var.default {
+                Some(default) => {
+                    let mut scope = Scope::new(
+                        var.file,
+                        &empty_vars,
+                        &empty_locals,
+                        &empty_resources,
+                        &declared,
+                        ".",
+                    );
+                    match eval(default, &mut scope) {
+                        Ok(v) => (v, span_of(var.file, default)),
+                        Err(e) => {
+                            diags.push(eval_error(e));
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    diags.push(
+                        Diagnostic::error(format!("No value for required variable \"{name}\""))
+                            .label(Some(var.span.clone()), "declared here without a default")
+                            .help(format!(
+                                "pass it with `--var {name}=VALUE`, a `terraform.tfvars` file or the environment variable `TF_VAR_{name}`"
+                            ))
+                            .code("netform::required_variable"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let value = if value.is_null() && !var.nullable {
+            match &var.default {
+                Some(default) if given.is_some() => {
+                    let mut scope = Scope::new(
+                        var.file,
+                        &empty_vars,
+                        &empty_locals,
+                        &empty_resources,
+                        &declared,
+                        ".",
+                    );
+                    eval(default, &mut scope).unwrap_or(Value::Null)
+                }
+                _ => Value::Null,
+            }
+        } else {
+            value
+        };
+        if value.is_null() && !var.nullable {
+            diags.push(invalid(
+                "the variable is declared `nullable = false` and must not be null".into(),
+                span,
+            ));
+            continue;
+        }
+        let value = match &ty {
+            Some(t) => match crate::types::convert(value, t) {
+                Ok(v) => v,
+                Err(m) => {
+                    diags.push(invalid(format!("{m} (type is {t})"), span));
+                    continue;
+                }
+            },
+            None => value,
+        };
+        out.insert(name.clone(), value);
+    }
+    // Validation rules see every variable's final value.
+    for (name, var) in &config.variables {
+        if !out.contains_key(name) {
+            continue;
+        }
+        for rule in &var.validations {
             let mut scope = Scope::new(
-                var.file,
-                &empty_vars,
+                rule.file,
+                &out,
                 &empty_locals,
                 &empty_resources,
                 &declared,
                 ".",
-            );
-            match eval(default, &mut scope) {
-                Ok(v) => v,
-                Err(e) => {
-                    diags.push(eval_error(e));
-                    continue;
+            )
+            .with_files(config.file_source());
+            match eval(&rule.condition, &mut scope) {
+                Ok(Value::Bool(true)) | Ok(Value::Unknown) => {}
+                Ok(Value::Bool(false)) => {
+                    let message = rule
+                        .error_message
+                        .as_ref()
+                        .and_then(|m| eval(m, &mut scope).ok())
+                        .and_then(|m| m.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "the value does not satisfy the validation rule".into());
+                    let shown = if var.sensitive {
+                        "(sensitive value)".to_string()
+                    } else {
+                        crate::eval::render(&out[name])
+                    };
+                    diags.push(
+                        Diagnostic::error(format!("Invalid value for variable \"{name}\""))
+                            .detail(format!("{message}\n\nThe value was {shown}. This was checked by the validation rule here."))
+                            .label(Some(rule.span.clone()), message)
+                            .code("netform::validation"),
+                    );
                 }
+                Ok(other) => diags.push(Diagnostic::error("Invalid validation condition").label(
+                    Some(rule.span.clone()),
+                    format!("a bool is required, got {}", other.type_name()),
+                )),
+                Err(e) => diags.push(eval_error(e)),
             }
-        } else {
-            diags.push(
-                Diagnostic::error(format!("No value for required variable \"{name}\""))
-                    .label(Some(var.span.clone()), "declared here without a default")
-                    .help(format!("pass it with `--var {name}=VALUE`")),
-            );
-            continue;
-        };
-        out.insert(name.clone(), value);
+        }
     }
     (out, diags)
-}
-
-fn type_keyword(expr: &hcl_edit::expr::Expression) -> String {
-    match expr {
-        hcl_edit::expr::Expression::Variable(v) => v.as_str().to_string(),
-        _ => "complex".into(),
-    }
 }

@@ -26,6 +26,7 @@ pub mod planfile;
 pub mod refs;
 pub mod render;
 pub mod state;
+pub mod types;
 
 /// A fresh state lineage (a random UUID).
 pub fn new_lineage() -> String {
