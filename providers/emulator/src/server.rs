@@ -29,6 +29,8 @@ pub struct Shared {
     base: String,
     inner: Mutex<Inner>,
     rng: Mutex<u64>,
+    /// ARM responses sent, by HTTP status (for tests: "no 409 was ever answered").
+    stats: Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 enum Fault {
@@ -92,6 +94,7 @@ impl Shared {
             base,
             inner: Mutex::new(Inner { store, stamp }),
             rng: Mutex::new(seed),
+            stats: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -117,6 +120,30 @@ impl Shared {
     }
 
     async fn handle(&self, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        if method == Method::GET && uri.path() == "/_emulator/stats" {
+            let stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let by_status: serde_json::Map<String, Value> = stats
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            return json_response(200, &json!({ "responses": by_status }));
+        }
+        let arm = uri.path().starts_with("/subscriptions");
+        let resp = self.handle_request(method, uri, headers, body).await;
+        if arm {
+            let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+            *stats.entry(resp.status().as_u16()).or_default() += 1;
+        }
+        resp
+    }
+
+    async fn handle_request(
+        &self,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
         let fault = self.pick_fault(&uri);
         let mut resp = match fault {
             None => return self.dispatch(method, uri, headers, body, false),
