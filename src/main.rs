@@ -2,6 +2,7 @@
 //! and drives the engine; everything that decides lives in `netform-engine`.
 
 mod cloud;
+mod cmd_show;
 mod cmd_state;
 mod progress;
 mod project;
@@ -18,7 +19,6 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use netform_engine::apply::{self, ApplyOptions};
 use netform_engine::diag::{Diagnostic, DiagnosticsExt};
-use netform_engine::plan::{self, PlanOptions};
 use netform_engine::provider::Provider;
 use netform_engine::render::{self, Style};
 use netform_engine::state::State;
@@ -58,8 +58,8 @@ enum Command {
     Apply(ApplyArgs),
     /// Destroy everything this configuration manages.
     Destroy(ApplyArgs),
-    /// Show the current state.
-    Show,
+    /// Show the current state, or a saved plan (`show FILE [--json|--markdown]`).
+    Show(cmd_show::ShowArgs),
     /// Show output values from the state.
     Output {
         /// A single output to print.
@@ -110,6 +110,8 @@ struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    #[command(flatten)]
+    review: cmd_show::PlanReviewArgs,
     #[command(flatten)]
     lock: LockArgs,
 }
@@ -178,6 +180,8 @@ struct ApplyArgs {
     /// provider (e.g. 30m, 2h), polling with progress, instead of deferring them.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     wait_for_provider: Option<Duration>,
+    #[command(flatten)]
+    review: cmd_show::ApplyReviewArgs,
     #[command(flatten)]
     lock: LockArgs,
 }
@@ -300,7 +304,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan_cmd(&ctx, args).await,
         Command::Apply(args) => apply_cmd(&ctx, args, false).await,
         Command::Destroy(args) => apply_cmd(&ctx, args, true).await,
-        Command::Show => show(&ctx),
+        Command::Show(args) => cmd_show::show(&ctx, args),
         Command::Output { name, json } => output(&ctx, name, json),
         Command::Graph => graph(&ctx),
         Command::ForceUnlock { id, force } => force_unlock(&ctx, &id, force),
@@ -432,34 +436,20 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     if !cmd_state::reconcile(&mut state, provider.as_ref(), store.as_ref(), false).await? {
         return Ok(1);
     }
-    let refreshed = if args.refresh {
-        let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
-        ctx.report(&diags, &project.config.sources);
-        if diags.has_errors() {
-            return Ok(1);
-        }
-        refreshed
-    } else {
-        state
-    };
-    let (plan, diags) = plan::plan(
-        &project.config,
-        &project.graph,
-        &project.vars,
-        &refreshed,
-        provider.as_ref(),
-        &PlanOptions {
-            destroy: args.destroy,
-        },
-    );
-    ctx.report(&diags, &project.config.sources);
-    let Some(plan) = plan else { return Ok(1) };
-    print!(
-        "{}",
-        render::render_plan(&plan, provider.as_ref(), ctx.style())
-    );
+    let saved = cmd_show::plan(
+        ctx,
+        &project,
+        state,
+        provider.clone(),
+        args.refresh,
+        args.parallelism,
+        args.destroy,
+        &args.review,
+    )
+    .await;
     shutdown(cloud).await;
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let Some(saved) = saved? else { return Ok(1) };
+    Ok(if args.detailed_exitcode && saved.has_changes() {
         2
     } else {
         0
@@ -497,33 +487,25 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     if session::is_interrupted(&interrupt) {
         return Ok(session::EXIT_INTERRUPTED);
     }
-    let refreshed = if args.refresh {
-        let (refreshed, diags) = plan::refresh(&state, provider.clone(), args.parallelism).await;
-        ctx.report(&diags, &project.config.sources);
-        if diags.has_errors() {
-            return Ok(1);
-        }
-        refreshed
-    } else {
-        state
+    // Plans (or reads the saved plan), checks it and prints it.
+    let Some(saved) = cmd_show::plan_for_apply(
+        ctx,
+        &project,
+        state,
+        provider.clone(),
+        args.refresh,
+        args.parallelism,
+        destroy,
+        &args.review,
+    )
+    .await?
+    else {
+        return Ok(1);
     };
-    let (plan, diags) = plan::plan(
-        &project.config,
-        &project.graph,
-        &project.vars,
-        &refreshed,
-        provider.as_ref(),
-        &PlanOptions { destroy },
-    );
-    ctx.report(&diags, &project.config.sources);
-    let Some(plan) = plan else { return Ok(1) };
+    let (plan, refreshed) = (saved.plan, saved.prior_state);
     if session::is_interrupted(&interrupt) {
         return Ok(session::EXIT_INTERRUPTED);
     }
-    print!(
-        "{}",
-        render::render_plan(&plan, provider.as_ref(), ctx.style())
-    );
     if !plan.has_changes() {
         // Still record refreshed attributes and outputs.
         let mut final_state = refreshed;
@@ -538,7 +520,10 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         shutdown(cloud).await;
         return Ok(0);
     }
-    if !args.auto_approve && !session::confirm_or_interrupt(destroy, confirm, &interrupt).await? {
+    if !args.auto_approve
+        && args.review.plan_file.is_none()
+        && !session::confirm_or_interrupt(destroy, confirm, &interrupt).await?
+    {
         println!("\nApply cancelled.");
         shutdown(cloud).await;
         return Ok(1);

@@ -25,7 +25,10 @@ pub mod plan;
 pub mod planfile;
 pub mod refs;
 pub mod render;
+pub mod render_json;
+pub mod render_markdown;
 pub mod state;
+pub mod targeting;
 pub mod types;
 
 /// A fresh state lineage (a random UUID).

@@ -184,11 +184,7 @@ pub fn render(saved: &SavedPlan, provider: &dyn Provider, style: Style) -> Strin
         for c in &changes {
             out.push('\n');
             let schema = provider.resource_type(&c.addr.type_name).map(|t| &t.schema);
-            let sensitive = saved
-                .sensitive_paths
-                .get(&c.addr)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
+            let sensitive = saved.sensitive_for(&c.addr);
             render_change(
                 &mut out,
                 c,
@@ -243,6 +239,51 @@ pub fn render(saved: &SavedPlan, provider: &dyn Provider, style: Style) -> Strin
         }
     }
     render_targeting(&mut out, saved, style);
+    out
+}
+
+/// One change as it appears in the plan (headline, connectivity note, attributes).
+pub fn render_one(
+    saved: &SavedPlan,
+    impact: &Impact,
+    c: &PlannedChange,
+    provider: &dyn Provider,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    let schema = provider.resource_type(&c.addr.type_name).map(|t| &t.schema);
+    render_change(
+        &mut out,
+        c,
+        schema,
+        saved.sensitive_for(&c.addr),
+        impact.note_for(&c.addr),
+        style,
+    );
+    out
+}
+
+/// One drifted object as the "changed outside netform" section shows it.
+pub fn render_drift_one(d: &Drift, provider: &dyn Provider, style: Style) -> String {
+    let mut out = String::new();
+    let schema = provider.resource_type(&d.addr.type_name).map(|t| &t.schema);
+    let before = Value::from_json(&d.before);
+    let after = d
+        .after
+        .as_ref()
+        .map(Value::from_json)
+        .unwrap_or(Value::Null);
+    render_resource_block(
+        &mut out,
+        &d.addr,
+        d.action,
+        schema,
+        &before,
+        &after,
+        &[],
+        &[],
+        style,
+    );
     out
 }
 
