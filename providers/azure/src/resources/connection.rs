@@ -581,3 +581,74 @@ mod tests {
         assert_eq!(paths, vec!["local_network_gateway_id", "routing_weight"]);
     }
 }
+
+/// VNet links a circuit allows (R18): 10 on Standard/Local/Basic; on Premium by bandwidth.
+pub(crate) fn vnet_link_limit(tier: &str, bandwidth_mbps: Option<f64>) -> usize {
+    if !tier.eq_ignore_ascii_case("Premium") {
+        return 10;
+    }
+    match bandwidth_mbps.map(|b| b as u64).unwrap_or(50) {
+        0..=50 => 20,
+        51..=200 => 25,
+        201..=500 => 40,
+        501..=1000 => 50,
+        1001..=2000 => 60,
+        2001..=5000 => 75,
+        _ => 100,
+    }
+}
+
+/// More ExpressRoute connections on one circuit than its SKU and bandwidth allow (R18): every
+/// connection past the limit gets the error, at `express_route_circuit_id`.
+pub(crate) fn validate_link_limits(
+    resources: &[ResourceView<'_>],
+) -> Vec<(usize, ProviderDiagnostic)> {
+    let mut by_circuit: std::collections::BTreeMap<String, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        if r.type_name != "azurerm_virtual_network_gateway_connection"
+            || !s(r.value, "type").is_some_and(|t| t.eq_ignore_ascii_case("ExpressRoute"))
+        {
+            continue;
+        }
+        if let Some(id) = s(r.value, "express_route_circuit_id") {
+            by_circuit
+                .entry(id.to_ascii_lowercase())
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for (id, links) in by_circuit {
+        let Some(circuit) = find_by_id(resources, "azurerm_express_route_circuit", &id) else {
+            continue;
+        };
+        let tier = super::blocks(circuit.value, "sku")
+            .first()
+            .and_then(|b| s(b, "tier"))
+            .unwrap_or("Standard")
+            .to_string();
+        let bandwidth = circuit.value.get("bandwidth_in_mbps").as_f64();
+        let limit = vnet_link_limit(&tier, bandwidth);
+        if links.len() <= limit {
+            continue;
+        }
+        let name = s(circuit.value, "name").unwrap_or("?").to_string();
+        for (pos, &i) in links.iter().enumerate().skip(limit) {
+            out.push((
+                i,
+                ProviderDiagnostic::error(
+                    &["express_route_circuit_id"],
+                    format!("circuit \"{name}\" allows {limit} VNet links ({tier}); this is link {} of {}", pos + 1, links.len()),
+                )
+                .code("ExpressRouteCircuitVnetLinkLimitExceeded")
+                .hint(if tier.eq_ignore_ascii_case("Premium") {
+                    "raise the circuit's bandwidth (Premium allows more links at higher bandwidths) or use a second circuit".to_string()
+                } else {
+                    "a Premium circuit allows 20 to 100 links depending on bandwidth; or use a second circuit".to_string()
+                }),
+            ));
+        }
+    }
+    out
+}

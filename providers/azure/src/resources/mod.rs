@@ -101,6 +101,7 @@ pub(crate) fn validate_all(resources: &[ResourceView<'_>]) -> Vec<(usize, Provid
         resources,
     ));
     out.extend(connection::validate_expressroute_links(resources));
+    out.extend(connection::validate_link_limits(resources));
     out
 }
 
