@@ -527,61 +527,6 @@ pub(crate) fn validate_expressroute_links(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::obj;
-
-    const GW: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/ergw";
-    const ERC: &str =
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/expressRouteCircuits/erc";
-
-    fn er() -> Value {
-        obj(&[
-            ("name", "er-conn".into()),
-            ("resource_group_name", "rg".into()),
-            ("location", "westeurope".into()),
-            ("type", "ExpressRoute".into()),
-            ("virtual_network_gateway_id", GW.into()),
-            ("express_route_circuit_id", ERC.into()),
-            ("routing_weight", Value::Number(10.0)),
-        ])
-    }
-
-    #[test]
-    fn er_body_and_state() {
-        let body = Connection.body(&er(), None);
-        assert_eq!(body["properties"]["peer"], json!({"id": ERC}));
-        assert_eq!(body["properties"]["virtualNetworkGateway1"]["id"], GW);
-        assert_eq!(body["properties"]["virtualNetworkGateway1"]["name"], "ergw");
-        assert_eq!(body["properties"]["connectionType"], "ExpressRoute");
-        assert_eq!(body["properties"]["routingWeight"], 10);
-        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/connections/er-conn","name":"er-conn",
-            "location":"westeurope","properties":{"connectionType":"ExpressRoute","virtualNetworkGateway1":{"id":GW,"properties":{}},
-            "peer":{"id":ERC},"routingWeight":10,"enableBgp":false,"expressRouteGatewayBypass":false}});
-        let st = Connection.to_state(&resp, &er().to_json());
-        assert_eq!(st["express_route_circuit_id"], ERC);
-        assert_eq!(st["routing_weight"], 10);
-        assert_eq!(
-            Connection.lock_keys("s", &er()),
-            vec![GW.to_string(), ERC.to_string()]
-        );
-    }
-
-    #[test]
-    fn rules() {
-        assert!(Connection.validate(&er()).is_empty());
-        let ipsec = obj(&[
-            ("type", "IPsec".into()),
-            ("virtual_network_gateway_id", GW.into()),
-            ("routing_weight", Value::Number(40000.0)),
-        ]);
-        let d = Connection.validate(&ipsec);
-        let paths: Vec<_> = d.iter().map(|d| d.path.join(".")).collect();
-        assert_eq!(paths, vec!["local_network_gateway_id", "routing_weight"]);
-    }
-}
-
 /// VNet links a circuit allows (R18): 10 on Standard/Local/Basic; on Premium by bandwidth.
 pub(crate) fn vnet_link_limit(tier: &str, bandwidth_mbps: Option<f64>) -> usize {
     if !tier.eq_ignore_ascii_case("Premium") {
@@ -651,4 +596,59 @@ pub(crate) fn validate_link_limits(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::obj;
+
+    const GW: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/ergw";
+    const ERC: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/expressRouteCircuits/erc";
+
+    fn er() -> Value {
+        obj(&[
+            ("name", "er-conn".into()),
+            ("resource_group_name", "rg".into()),
+            ("location", "westeurope".into()),
+            ("type", "ExpressRoute".into()),
+            ("virtual_network_gateway_id", GW.into()),
+            ("express_route_circuit_id", ERC.into()),
+            ("routing_weight", Value::Number(10.0)),
+        ])
+    }
+
+    #[test]
+    fn er_body_and_state() {
+        let body = Connection.body(&er(), None);
+        assert_eq!(body["properties"]["peer"], json!({"id": ERC}));
+        assert_eq!(body["properties"]["virtualNetworkGateway1"]["id"], GW);
+        assert_eq!(body["properties"]["virtualNetworkGateway1"]["name"], "ergw");
+        assert_eq!(body["properties"]["connectionType"], "ExpressRoute");
+        assert_eq!(body["properties"]["routingWeight"], 10);
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/connections/er-conn","name":"er-conn",
+            "location":"westeurope","properties":{"connectionType":"ExpressRoute","virtualNetworkGateway1":{"id":GW,"properties":{}},
+            "peer":{"id":ERC},"routingWeight":10,"enableBgp":false,"expressRouteGatewayBypass":false}});
+        let st = Connection.to_state(&resp, &er().to_json());
+        assert_eq!(st["express_route_circuit_id"], ERC);
+        assert_eq!(st["routing_weight"], 10);
+        assert_eq!(
+            Connection.lock_keys("s", &er()),
+            vec![GW.to_string(), ERC.to_string()]
+        );
+    }
+
+    #[test]
+    fn rules() {
+        assert!(Connection.validate(&er()).is_empty());
+        let ipsec = obj(&[
+            ("type", "IPsec".into()),
+            ("virtual_network_gateway_id", GW.into()),
+            ("routing_weight", Value::Number(40000.0)),
+        ]);
+        let d = Connection.validate(&ipsec);
+        let paths: Vec<_> = d.iter().map(|d| d.path.join(".")).collect();
+        assert_eq!(paths, vec!["local_network_gateway_id", "routing_weight"]);
+    }
 }
