@@ -25,6 +25,18 @@ pub fn is_local(endpoint: &str) -> bool {
         || endpoint.contains("://[::1]")
 }
 
+/// Whether the user asked for real authentication (a secret, managed identity, OIDC), from
+/// the provider block or the `ARM_*` environment, as azurerm reads them.
+fn credentials_configured(block: &Value) -> bool {
+    let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    block.get("client_secret").as_str().is_some()
+        || block.get("use_msi").as_bool() == Some(true)
+        || block.get("use_oidc").as_bool() == Some(true)
+        || env_lookup("ARM_CLIENT_SECRET").is_some()
+        || truthy(env_lookup("ARM_USE_MSI"))
+        || truthy(env_lookup("ARM_USE_OIDC"))
+}
+
 pub fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -71,8 +83,11 @@ pub async fn connect(
         }
         emulator = Some(emu);
         s
-    } else if let Some(ep) = endpoint_flag.filter(|ep| is_local(ep)) {
-        // A local endpoint is an emulator: no credentials; the subscription defaults to zeros.
+    } else if let Some(ep) =
+        endpoint_flag.filter(|ep| is_local(ep) && !credentials_configured(provider_block))
+    {
+        // A local endpoint without configured credentials is an emulator that does not check
+        // them: no token; the subscription defaults to zeros.
         let mut s = AzureSettings::for_emulator(ep);
         if let Some(sub) = provider_block
             .get("subscription_id")

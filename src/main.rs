@@ -243,6 +243,10 @@ enum EmulatorCommand {
         /// Probability that an ARM request gets a fault (0..1; default 0.1 with --fault-seed).
         #[arg(long, value_name = "F")]
         fault_rate: Option<f64>,
+        /// Answer 401 to ARM requests without a bearer token (tokens come from the emulator's
+        /// own OAuth2 and managed-identity endpoints).
+        #[arg(long)]
+        require_auth: bool,
     },
     /// Act as the connectivity provider: provision the circuit with this service key.
     Provision {
@@ -788,6 +792,7 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
             strict_peering,
             fault_seed,
             fault_rate,
+            require_auth,
         } => {
             let faults = match (fault_seed, fault_rate) {
                 (None, None) => None,
@@ -805,6 +810,7 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
                 auto_provision_after: auto_provision.map(Duration::from_secs_f64),
                 strict_peering,
                 faults,
+                require_auth,
                 ..netform_emulator::EmulatorConfig::default()
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));

@@ -80,11 +80,28 @@ fn twenty_connections_on_one_gateway_never_meet_a_409() {
     // Real durations / 3000: a connection takes 40 ms, long enough to collide if run together.
     let emu = Emulator::start_with(&["--time-scale", "3000"]);
     let p = Project::from_files(&[("main.tf", &config(20))]);
-    let apply = p.run(&emu, &["apply", "--auto-approve", "--parallelism", "10"]).ok();
-    assert!(apply.stdout.contains("Apply complete! Resources: 45 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
+    let apply = p
+        .run(&emu, &["apply", "--auto-approve", "--parallelism", "10"])
+        .ok();
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 45 added, 0 changed, 0 destroyed."),
+        "{}",
+        apply.stdout
+    );
     let stats = emu.get("/_emulator/stats");
-    assert!(stats["responses"].get("409").is_none(), "the emulator answered 409: {stats}");
-    assert!(stats["responses"]["201"].as_u64().unwrap_or(0) >= 45, "{stats}");
+    assert!(
+        stats["responses"].get("409").is_none(),
+        "the emulator answered 409: {stats}"
+    );
+    assert!(
+        stats["responses"]["201"].as_u64().unwrap_or(0) >= 45,
+        "{stats}"
+    );
     // Shared keys stay out of the output.
-    assert!(!apply.stdout.contains("psk-site-"), "a shared key reached the terminal");
+    assert!(
+        !apply.stdout.contains("psk-site-"),
+        "a shared key reached the terminal"
+    );
 }

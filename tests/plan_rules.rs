@@ -110,7 +110,10 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 
 /// The 1-based line of the first occurrence of `needle` in `text`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).unwrap_or_else(|| panic!("{needle:?} not in fixture"))
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("{needle:?} not in fixture"))
 }
 
 /// `netform plan` rejects `hcl` with Azure's `code`, pointing at the line holding `at`.
@@ -118,10 +121,22 @@ fn rejected(emu: &Emulator, hcl: &str, code: &str, at: &str) {
     let p = Project::from_files(&[("main.tf", hcl)]);
     let run = p.run(emu, &["plan"]);
     assert_ne!(run.code, 0, "plan must fail for {code}\n{}", run.stdout);
-    assert!(run.stderr.contains(code), "expected {code}:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(code),
+        "expected {code}:\n{}",
+        run.stderr
+    );
     let line = line_of(hcl, at);
-    assert!(run.stderr.contains(&format!("main.tf:{line}:")), "expected a span on line {line} ({at}) for {code}:\n{}", run.stderr);
-    assert!(run.stderr.contains("help:"), "expected a hint for {code}:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("main.tf:{line}:")),
+        "expected a span on line {line} ({at}) for {code}:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("help:"),
+        "expected a hint for {code}:\n{}",
+        run.stderr
+    );
     assert!(emu.resources().is_empty(), "nothing may be created");
 }
 
@@ -135,42 +150,91 @@ fn the_base_configuration_plans_cleanly() {
 #[test]
 fn gateway_outside_gatewaysubnet() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "    subnet_id = azurerm_subnet.gateway.id", "    subnet_id = azurerm_subnet.workload.id");
-    rejected(&emu, &hcl, "InvalidGatewaySubnet", "subnet_id = azurerm_subnet.workload.id");
+    let hcl = edit(
+        BASE,
+        "    subnet_id = azurerm_subnet.gateway.id",
+        "    subnet_id = azurerm_subnet.workload.id",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidGatewaySubnet",
+        "subnet_id = azurerm_subnet.workload.id",
+    );
 }
 
 #[test]
 fn gatewaysubnet_smaller_than_27_when_both_gateway_types_share_it() {
     let emu = Emulator::start();
-    let hcl = edit(&format!("{BASE}{VPN}"), "[\"10.50.255.224/27\"]", "[\"10.50.255.240/28\"]");
+    let hcl = edit(
+        &format!("{BASE}{VPN}"),
+        "[\"10.50.255.224/27\"]",
+        "[\"10.50.255.240/28\"]",
+    );
     rejected(&emu, &hcl, "GatewaySubnetTooSmall", "10.50.255.240/28");
 }
 
 #[test]
 fn vpn_sku_on_an_expressroute_gateway_and_the_reverse() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "sku                 = \"ErGw1AZ\"", "sku                 = \"VpnGw1\"");
-    rejected(&emu, &hcl, "InvalidGatewaySku", "sku                 = \"VpnGw1\"");
-    let hcl = edit(&format!("{BASE}{VPN}"), "sku                 = \"VpnGw1\"", "sku                 = \"ErGw2AZ\"");
-    rejected(&emu, &hcl, "InvalidGatewaySku", "sku                 = \"ErGw2AZ\"");
+    let hcl = edit(
+        BASE,
+        "sku                 = \"ErGw1AZ\"",
+        "sku                 = \"VpnGw1\"",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidGatewaySku",
+        "sku                 = \"VpnGw1\"",
+    );
+    let hcl = edit(
+        &format!("{BASE}{VPN}"),
+        "sku                 = \"VpnGw1\"",
+        "sku                 = \"ErGw2AZ\"",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidGatewaySku",
+        "sku                 = \"ErGw2AZ\"",
+    );
 }
 
 #[test]
 fn policy_based_vpn_gateway_beside_expressroute() {
     let emu = Emulator::start();
     let hcl = edit(
-        &edit(&format!("{BASE}{VPN}"), "vpn_type            = \"RouteBased\"", "vpn_type            = \"PolicyBased\""),
+        &edit(
+            &format!("{BASE}{VPN}"),
+            "vpn_type            = \"RouteBased\"",
+            "vpn_type            = \"PolicyBased\"",
+        ),
         "sku                 = \"VpnGw1\"",
         "sku                 = \"Basic\"",
     );
-    rejected(&emu, &hcl, "ExpressRouteVpnCoexistenceNotSupported", "PolicyBased");
+    rejected(
+        &emu,
+        &hcl,
+        "ExpressRouteVpnCoexistenceNotSupported",
+        "PolicyBased",
+    );
 }
 
 #[test]
 fn bandwidth_300_is_not_offered() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "bandwidth_in_mbps     = 50", "bandwidth_in_mbps     = 300");
-    rejected(&emu, &hcl, "InvalidServiceProviderBandwidth", "bandwidth_in_mbps     = 300");
+    let hcl = edit(
+        BASE,
+        "bandwidth_in_mbps     = 50",
+        "bandwidth_in_mbps     = 300",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidServiceProviderBandwidth",
+        "bandwidth_in_mbps     = 300",
+    );
 }
 
 #[test]
@@ -179,14 +243,28 @@ fn peer_prefix_must_be_a_distinct_slash_30() {
     let hcl = edit(BASE, "\"192.168.10.0/30\"", "\"192.168.10.0/29\"");
     rejected(&emu, &hcl, "InvalidPeerAddressPrefix", "192.168.10.0/29");
     let hcl = edit(BASE, "\"192.168.10.4/30\"", "\"192.168.10.0/30\"");
-    rejected(&emu, &hcl, "InvalidPeerAddressPrefix", "secondary_peer_address_prefix");
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidPeerAddressPrefix",
+        "secondary_peer_address_prefix",
+    );
 }
 
 #[test]
 fn vlan_out_of_range_or_used_twice_on_a_circuit() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "vlan_id                       = 100", "vlan_id                       = 5000");
-    rejected(&emu, &hcl, "InvalidVlanId", "vlan_id                       = 5000");
+    let hcl = edit(
+        BASE,
+        "vlan_id                       = 100",
+        "vlan_id                       = 5000",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "InvalidVlanId",
+        "vlan_id                       = 5000",
+    );
     let ms = r#"
 resource "azurerm_express_route_circuit_peering" "microsoft" {
   peering_type                  = "MicrosoftPeering"
@@ -202,13 +280,22 @@ resource "azurerm_express_route_circuit_peering" "microsoft" {
   }
 }
 "#;
-    rejected(&emu, &format!("{BASE}{ms}"), "VlanIdAlreadyInUse", "same VLAN as the private peering");
+    rejected(
+        &emu,
+        &format!("{BASE}{ms}"),
+        "VlanIdAlreadyInUse",
+        "same VLAN as the private peering",
+    );
 }
 
 #[test]
 fn reserved_peer_asn() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "peer_asn                      = 65010", "peer_asn                      = 65515");
+    let hcl = edit(
+        BASE,
+        "peer_asn                      = 65010",
+        "peer_asn                      = 65515",
+    );
     rejected(&emu, &hcl, "InvalidPeerAsn", "65515");
 }
 
@@ -227,14 +314,28 @@ resource "azurerm_express_route_circuit_peering" "microsoft" {
 }
 "#;
     // The block is missing, so the diagnostic points at the resource itself.
-    rejected(&emu, &format!("{BASE}{ms}"), "InvalidMicrosoftPeeringConfig", "\"microsoft\" {");
+    rejected(
+        &emu,
+        &format!("{BASE}{ms}"),
+        "InvalidMicrosoftPeeringConfig",
+        "\"microsoft\" {",
+    );
 }
 
 #[test]
 fn standard_circuit_linked_from_another_geopolitical_region() {
     let emu = Emulator::start();
-    let hcl = edit(BASE, "peering_location      = \"Amsterdam\"", "peering_location      = \"Silicon Valley\"");
-    rejected(&emu, &hcl, "VnetAndCircuitNotInSameGeopoliticalRegion", "express_route_circuit_id   = azurerm_express_route_circuit.erc.id");
+    let hcl = edit(
+        BASE,
+        "peering_location      = \"Amsterdam\"",
+        "peering_location      = \"Silicon Valley\"",
+    );
+    rejected(
+        &emu,
+        &hcl,
+        "VnetAndCircuitNotInSameGeopoliticalRegion",
+        "express_route_circuit_id   = azurerm_express_route_circuit.erc.id",
+    );
 }
 
 #[test]
@@ -286,11 +387,24 @@ resource "azurerm_virtual_network_gateway_connection" "spoke{i}" {{
     let p = Project::from_files(&[("main.tf", &hcl)]);
     let run = p.run(&emu, &["plan"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
-    assert!(run.stderr.contains("ExpressRouteCircuitVnetLinkLimitExceeded"), "{}", run.stderr);
-    assert!(run.stderr.contains("allows 10 VNet links"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ExpressRouteCircuitVnetLinkLimitExceeded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("allows 10 VNet links"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("help:"), "{}", run.stderr);
     // The same estate on a Premium 1 Gbps circuit (50 links) plans.
-    let premium = edit(&edit(&hcl, "tier   = \"Standard\"", "tier   = \"Premium\""), "bandwidth_in_mbps     = 50", "bandwidth_in_mbps     = 1000");
+    let premium = edit(
+        &edit(&hcl, "tier   = \"Standard\"", "tier   = \"Premium\""),
+        "bandwidth_in_mbps     = 50",
+        "bandwidth_in_mbps     = 1000",
+    );
     let p = Project::from_files(&[("main.tf", &premium)]);
     p.run(&emu, &["plan"]).ok();
 }
@@ -298,15 +412,27 @@ resource "azurerm_virtual_network_gateway_connection" "spoke{i}" {{
 #[test]
 fn unlimited_data_cannot_go_back_to_metered() {
     let emu = Emulator::start();
-    let unlimited = edit(BASE, "family = \"MeteredData\"", "family = \"UnlimitedData\"");
+    let unlimited = edit(
+        BASE,
+        "family = \"MeteredData\"",
+        "family = \"UnlimitedData\"",
+    );
     let p = Project::from_files(&[("main.tf", &unlimited)]);
     p.run(&emu, &["apply", "--auto-approve"]).ok();
     let before = p.read("netform.tfstate");
     p.write("main.tf", BASE);
     let run = p.run(&emu, &["plan"]);
     assert_ne!(run.code, 0, "{}", run.stdout);
-    assert!(run.stderr.contains("CircuitSkuFamilyDowngradeNotSupported"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("CircuitSkuFamilyDowngradeNotSupported"),
+        "{}",
+        run.stderr
+    );
     let line = line_of(BASE, "family = \"MeteredData\"");
-    assert!(run.stderr.contains(&format!("main.tf:{line}:")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("main.tf:{line}:")),
+        "{}",
+        run.stderr
+    );
     assert_eq!(p.read("netform.tfstate"), before, "state untouched");
 }

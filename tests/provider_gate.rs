@@ -3,15 +3,21 @@
 
 mod common;
 
-use common::{http_send, Emulator, Project};
+use common::{Emulator, Project, http_send};
 
-const GATED: &[&str] = &["azurerm_express_route_circuit_peering.private", "azurerm_virtual_network_gateway_connection.er"];
+const GATED: &[&str] = &[
+    "azurerm_express_route_circuit_peering.private",
+    "azurerm_virtual_network_gateway_connection.er",
+];
 
 fn service_key(p: &Project) -> String {
     let state = p.state();
     state["resources"]
         .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["type"] == "azurerm_express_route_circuit"))
+        .and_then(|rs| {
+            rs.iter()
+                .find(|r| r["type"] == "azurerm_express_route_circuit")
+        })
         .and_then(|r| r["instances"][0]["attributes"]["service_key"].as_str())
         .expect("circuit service key in state")
         .to_string()
@@ -20,7 +26,17 @@ fn service_key(p: &Project) -> String {
 fn addresses(p: &Project) -> Vec<String> {
     p.state()["resources"]
         .as_array()
-        .map(|rs| rs.iter().map(|r| format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""))).collect())
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    format!(
+                        "{}.{}",
+                        r["type"].as_str().unwrap_or(""),
+                        r["name"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -35,22 +51,50 @@ fn apply_creates_the_rest_and_says_what_waits_then_finishes_after_the_provider_a
 
     let plan = p.run(&emu, &["plan"]).ok();
     for a in GATED {
-        assert!(plan.stdout.contains(&format!("# {a} is deferred")), "{}", plan.stdout);
+        assert!(
+            plan.stdout.contains(&format!("# {a} is deferred")),
+            "{}",
+            plan.stdout
+        );
     }
-    assert!(plan.stdout.contains("next step: give the circuit's service key"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("next step: give the circuit's service key"),
+        "{}",
+        plan.stdout
+    );
 
     let apply = p.run(&emu, &["apply", "--auto-approve"]).ok();
-    assert!(apply.stdout.contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
-    assert!(apply.stdout.contains("2 change(s) wait for the connectivity provider"), "{}", apply.stdout);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stdout
+            .contains("2 change(s) wait for the connectivity provider"),
+        "{}",
+        apply.stdout
+    );
     for a in GATED {
-        assert!(!addresses(&p).contains(&a.to_string()), "{a} must not be created yet");
+        assert!(
+            !addresses(&p).contains(&a.to_string()),
+            "{a} must not be created yet"
+        );
     }
     let key = service_key(&p);
     assert!(!apply.stdout.contains(&key), "the service key is sensitive");
 
     // A second apply while still not provisioned changes nothing and still exits 0.
     let again = p.run(&emu, &["apply", "--auto-approve"]).ok();
-    assert!(again.stdout.contains("2 change(s) wait"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("2 change(s) wait"),
+        "{}",
+        again.stdout
+    );
 
     // The emulator restarts (same data file); then the connectivity provider acts.
     drop(emu);
@@ -58,10 +102,21 @@ fn apply_creates_the_rest_and_says_what_waits_then_finishes_after_the_provider_a
     p.run(&emu, &["emulator", "provision", &key]).ok();
 
     let plan = p.run(&emu, &["plan"]).ok();
-    assert!(plan.stdout.contains("Plan: 2 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains("is deferred"), "{}", plan.stdout);
     let finish = p.run(&emu, &["apply", "--auto-approve"]).ok();
-    assert!(finish.stdout.contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."), "{}", finish.stdout);
+    assert!(
+        finish
+            .stdout
+            .contains("Apply complete! Resources: 2 added, 0 changed, 0 destroyed."),
+        "{}",
+        finish.stdout
+    );
     let clean = p.run(&emu, &["plan"]).ok();
     assert!(clean.stdout.contains("No changes."), "{}", clean.stdout);
 }
@@ -77,17 +132,42 @@ fn wait_for_provider_polls_until_the_provider_acts() {
             std::thread::sleep(std::time::Duration::from_millis(100));
             let (_, body) = http_send("GET", &format!("{url}/_emulator/circuits"), "");
             let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            let key = v["value"].as_array().and_then(|a| a.first()).and_then(|c| c["serviceKey"].as_str()).map(str::to_string);
+            let key = v["value"]
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(|c| c["serviceKey"].as_str())
+                .map(str::to_string);
             if let Some(key) = key {
                 std::thread::sleep(std::time::Duration::from_millis(700));
-                let (status, _) = http_send("POST", &format!("{url}/_emulator/circuits/{key}/provision"), "");
+                let (status, _) = http_send(
+                    "POST",
+                    &format!("{url}/_emulator/circuits/{key}/provision"),
+                    "",
+                );
                 return status;
             }
         }
         0
     });
-    let apply = p.run(&emu, &["apply", "--auto-approve", "--wait-for-provider", "60s"]).ok();
+    let apply = p
+        .run(
+            &emu,
+            &["apply", "--auto-approve", "--wait-for-provider", "60s"],
+        )
+        .ok();
     assert_eq!(provider.join().expect("provider thread"), 200);
-    assert!(apply.stdout.contains("Apply complete! Resources: 8 added, 0 changed, 0 destroyed."), "{}", apply.stdout);
-    assert!(apply.stdout.contains("waiting: peering AzurePrivatePeering needs ExpressRoute circuit"), "progress while waiting:\n{}", apply.stdout);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 8 added, 0 changed, 0 destroyed."),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stdout
+            .contains("waiting: peering AzurePrivatePeering needs ExpressRoute circuit"),
+        "progress while waiting:\n{}",
+        apply.stdout
+    );
 }
