@@ -326,8 +326,20 @@ impl Project {
                 let Some(rt) = provider.resource_type(&r.addr.type_name) else {
                     continue;
                 };
+                // Instances are not known here: count.index and each.* are unknown.
+                let unknown_obj = |keys: &[&str]| {
+                    Value::Object(
+                        keys.iter()
+                            .map(|k| (k.to_string(), Value::Unknown))
+                            .collect(),
+                    )
+                };
                 let mut scope = Scope::new(r.file, &vars, &config.locals, &empty, &declared, ".")
-                    .with_files(config.file_source());
+                    .with_files(config.file_source())
+                    .with_instance(
+                        r.count.as_ref().map(|_| unknown_obj(&["index"])),
+                        r.for_each.as_ref().map(|_| unknown_obj(&["key", "value"])),
+                    );
                 let decoded = decode_resource(
                     &r.addr.type_name,
                     &rt.schema,

@@ -121,3 +121,254 @@ resource "azurerm_resource_group" "rg" {
         run.stderr
     );
 }
+
+const REPEATED: &str = r#"
+variable "spokes" {
+  type = map(string)
+  default = {
+    hub = "10.50.1.0/24"
+    dmz = "10.50.2.0/24"
+  }
+}
+
+variable "pips" {
+  type    = number
+  default = 2
+}
+
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-rep"
+  location = "westeurope"
+}
+
+resource "azurerm_virtual_network" "vnet" {
+  name                = "vnet-rep"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  address_space       = ["10.50.0.0/16"]
+}
+
+resource "azurerm_subnet" "spoke" {
+  for_each             = var.spokes
+  name                 = "snet-${each.key}"
+  resource_group_name  = azurerm_resource_group.rg.name
+  virtual_network_name = azurerm_virtual_network.vnet.name
+  address_prefixes     = [each.value]
+}
+
+resource "azurerm_public_ip" "pip" {
+  count               = var.pips
+  name                = "pip-${count.index}"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+}
+
+output "subnet_names" {
+  value = { for k, s in azurerm_subnet.spoke : k => s.name }
+}
+
+output "first_pip" {
+  value = azurerm_public_ip.pip[0].name
+}
+
+output "pip_names" {
+  value = azurerm_public_ip.pip[*].name
+}
+"#;
+
+#[test]
+fn count_and_for_each_make_addressed_instances() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[("main.tf", REPEATED)]);
+    let plan = p.run(&emu, &["plan"]).ok();
+    for addr in [
+        "azurerm_subnet.spoke[\"hub\"]",
+        "azurerm_subnet.spoke[\"dmz\"]",
+        "azurerm_public_ip.pip[0]",
+        "azurerm_public_ip.pip[1]",
+    ] {
+        assert!(
+            plan.stdout.contains(addr),
+            "{addr} missing:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(plan.stdout.contains("6 to add"), "{}", plan.stdout);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+
+    let state = p.state();
+    let subnets = state["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == "azurerm_subnet"))
+        .cloned()
+        .expect("subnets in state");
+    assert_eq!(subnets["each"], "map");
+    let keys: Vec<&str> = subnets["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter_map(|i| i["index_key"].as_str())
+        .collect();
+    assert_eq!(keys, vec!["dmz", "hub"]);
+    assert_eq!(
+        state["outputs"]["subnet_names"]["value"],
+        serde_json::json!({"dmz": "snet-dmz", "hub": "snet-hub"})
+    );
+    assert_eq!(state["outputs"]["first_pip"]["value"], "pip-0");
+    assert_eq!(
+        state["outputs"]["pip_names"]["value"],
+        serde_json::json!(["pip-0", "pip-1"])
+    );
+    assert!(
+        emu.resources()
+            .iter()
+            .any(|id| id.ends_with("/subnets/snet-dmz"))
+    );
+
+    // No changes on a second plan.
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // Dropping one key deletes just that instance; lowering count deletes the last index.
+    let run = p
+        .run(
+            &emu,
+            &[
+                "apply",
+                "--auto-approve",
+                "--var",
+                "spokes={ hub = \"10.50.1.0/24\" }",
+                "--var",
+                "pips=1",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stdout.contains("azurerm_subnet.spoke[\"dmz\"]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("azurerm_public_ip.pip[1]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("0 added, 0 changed, 2 destroyed"),
+        "{}",
+        run.stdout
+    );
+    let ids = emu.resources();
+    assert!(
+        !ids.iter().any(|id| id.ends_with("/subnets/snet-dmz")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter().any(|id| id.ends_with("/subnets/snet-hub")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter()
+            .any(|id| id.ends_with("/publicIPAddresses/pip-0")),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn for_each_over_values_unknown_at_plan_is_an_error_that_says_so() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+resource "azurerm_resource_group" "rg" {
+  for_each = toset([uuid()])
+  name     = each.key
+  location = "westeurope"
+}
+
+resource "azurerm_resource_group" "counted" {
+  count    = length(timestamp())
+  name     = "rg-${count.index}"
+  location = "westeurope"
+}
+"#,
+    )]);
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("Invalid for_each argument"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Invalid count argument"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("known only after apply"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:3"), "{}", run.stderr);
+}
+
+#[test]
+fn dynamic_blocks_generate_nested_blocks() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+variable "gateway_ip_configs" {
+  default = { vnetGatewayConfig = "Dynamic" }
+}
+
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-dyn"
+  location = "westeurope"
+}
+
+resource "azurerm_virtual_network" "hub" {
+  name                = "vnet-dyn"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  address_space       = ["10.60.0.0/16"]
+}
+
+resource "azurerm_subnet" "gw" {
+  name                 = "GatewaySubnet"
+  resource_group_name  = azurerm_resource_group.rg.name
+  virtual_network_name = azurerm_virtual_network.hub.name
+  address_prefixes     = ["10.60.255.0/27"]
+}
+
+resource "azurerm_virtual_network_gateway" "er" {
+  name                = "ergw-dyn"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  type                = "ExpressRoute"
+  sku                 = "ErGw1AZ"
+
+  dynamic "ip_configuration" {
+    for_each = var.gateway_ip_configs
+    content {
+      name                          = ip_configuration.key
+      private_ip_address_allocation = ip_configuration.value
+      subnet_id                     = azurerm_subnet.gw.id
+    }
+  }
+}
+"#,
+    )]);
+    let run = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(run.stdout.contains("vnetGatewayConfig"), "{}", run.stdout);
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // No elements: the required block is missing, and the error says which.
+    let run = p.run(&emu, &["plan", "--var", "gateway_ip_configs={}"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("ip_configuration"), "{}", run.stderr);
+}

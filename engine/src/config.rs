@@ -26,6 +26,23 @@ pub struct ResourceConfig {
     /// The block header (`resource "type" "name"`), where diagnostics about the whole resource point.
     pub span: Span,
     pub body: Body,
+    /// `count = N`: instances `addr[0]`, `addr[1]`, ...
+    pub count: Option<Expression>,
+    /// `for_each = map or set`: instances `addr["key"]`.
+    pub for_each: Option<Expression>,
+}
+
+impl ResourceConfig {
+    /// How the resource repeats: `"list"` with count, `"map"` with for_each, `None` for one.
+    pub fn repetition(&self) -> Option<&'static str> {
+        if self.count.is_some() {
+            Some("list")
+        } else if self.for_each.is_some() {
+            Some("map")
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -110,9 +127,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The resource block of `addr` (its instance key, if any, is ignored).
     pub fn resource(&self, addr: &ResourceAddress) -> Option<&ResourceConfig> {
+        let want = addr.resource();
         self.resources
-            .binary_search_by(|r| r.addr.cmp(addr))
+            .binary_search_by(|r| r.addr.cmp(&want))
             .ok()
             .map(|i| &self.resources[i])
     }
@@ -248,11 +267,25 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                     );
                     continue;
                 }
+                let count = block.body.get_attribute("count").map(|a| a.value.clone());
+                let for_each = block
+                    .body
+                    .get_attribute("for_each")
+                    .map(|a| a.value.clone());
+                if let (Some(_), Some(fe)) = (&count, block.body.get_attribute("for_each")) {
+                    diags.push(
+                        Diagnostic::error("Invalid combination of \"count\" and \"for_each\"")
+                            .label(span_of(file, &fe.key), "remove `count` or `for_each`")
+                            .detail("The \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created."),
+                    );
+                }
                 config.resources.push(ResourceConfig {
                     addr,
                     file,
                     span: span.unwrap_or(Span::new(file, 0..0)),
                     body: block.body.clone(),
+                    count,
+                    for_each,
                 });
             }
             "variable" => {

@@ -139,45 +139,39 @@ fn decode_body(
         if top && META_BLOCKS.contains(&ident) {
             continue;
         }
-        let Some((name, block_schema)) = schema.blocks.get_key_value(ident) else {
-            let mut d = if schema.attributes.contains_key(ident) {
-                Diagnostic::error(format!("\"{ident}\" is an argument, not a block"))
-                    .help(format!("write `{ident} = ...`"))
-            } else {
-                let mut d = Diagnostic::error(format!("Unsupported block type \"{ident}\""));
-                if let Some(s) = did_you_mean(ident, schema.names()) {
-                    d = d.help(format!("did you mean `{s}`?"));
-                }
-                d
-            };
-            d = d
-                .label(span_of(file, &block.ident), "not expected here")
-                .code("netform::unsupported_block");
-            diags.push(d);
+        if ident == "dynamic" {
+            decode_dynamic(
+                type_name,
+                schema,
+                block,
+                header,
+                scope,
+                diags,
+                spans,
+                path,
+                &mut blocks,
+            );
+            continue;
+        }
+        let Some((name, block_schema)) = lookup_block(schema, ident, &block.ident, file, diags)
+        else {
             continue;
         };
-        let items = blocks.entry(name).or_default();
-        path.push(name.to_string());
-        path.push(items.len().to_string());
         let bspan = span_of(file, &block.ident).unwrap_or_else(|| header.clone());
-        spans.insert(path.clone(), bspan.clone());
-        if path.len() == 2 {
-            spans.entry(vec![name.to_string()]).or_insert(bspan.clone());
-        }
-        let v = decode_body(
+        let items = blocks.entry(name).or_default();
+        let v = decode_item(
             type_name,
+            name,
             &block_schema.body,
             &block.body,
-            &bspan,
+            bspan,
+            items.len(),
             scope,
             diags,
             spans,
             path,
-            false,
         );
         items.push(v);
-        path.pop();
-        path.pop();
     }
     for (name, block_schema) in &schema.blocks {
         let items = blocks.remove(name).unwrap_or_default();
@@ -219,6 +213,182 @@ fn decode_body(
         }
     }
     Value::Object(out)
+}
+
+fn lookup_block<'s>(
+    schema: &'s Schema,
+    ident: &str,
+    node: &impl hcl_edit::Span,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(&'static str, &'s crate::schema::BlockSchema)> {
+    if let Some((name, b)) = schema.blocks.get_key_value(ident) {
+        return Some((*name, b));
+    }
+    let mut d = if schema.attributes.contains_key(ident) {
+        Diagnostic::error(format!("\"{ident}\" is an argument, not a block"))
+            .help(format!("write `{ident} = ...`"))
+    } else {
+        let mut d = Diagnostic::error(format!("Unsupported block type \"{ident}\""));
+        if let Some(s) = did_you_mean(ident, schema.names()) {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        d
+    };
+    d = d
+        .label(span_of(file, node), "not expected here")
+        .code("netform::unsupported_block");
+    diags.push(d);
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode_item(
+    type_name: &str,
+    name: &'static str,
+    schema: &Schema,
+    body: &Body,
+    bspan: Span,
+    index: usize,
+    scope: &mut Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+    spans: &mut HashMap<Vec<String>, Span>,
+    path: &mut Vec<String>,
+) -> Value {
+    path.push(name.to_string());
+    path.push(index.to_string());
+    spans.insert(path.clone(), bspan.clone());
+    if path.len() == 2 {
+        spans.entry(vec![name.to_string()]).or_insert(bspan.clone());
+    }
+    let v = decode_body(
+        type_name, schema, body, &bspan, scope, diags, spans, path, false,
+    );
+    path.pop();
+    path.pop();
+    v
+}
+
+/// `dynamic "NAME" { for_each = ..., iterator = it, content { ... } }`: one NAME block per
+/// element, with `it.key` / `it.value` (the iterator defaults to NAME).
+#[allow(clippy::too_many_arguments)]
+fn decode_dynamic(
+    type_name: &str,
+    schema: &Schema,
+    block: &hcl_edit::structure::Block,
+    header: &Span,
+    scope: &mut Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+    spans: &mut HashMap<Vec<String>, Span>,
+    path: &mut Vec<String>,
+    blocks: &mut BTreeMap<&'static str, Vec<Value>>,
+) {
+    let file = scope.file;
+    let dspan = span_of(file, &block.ident).unwrap_or_else(|| header.clone());
+    let Some(label) = block.labels.first() else {
+        diags.push(
+            Diagnostic::error("A `dynamic` block needs the name of the block it generates")
+                .label(Some(dspan), "write dynamic \"NAME\" { ... }"),
+        );
+        return;
+    };
+    let target = label.as_str();
+    let Some((name, block_schema)) = lookup_block(schema, target, label, file, diags) else {
+        return;
+    };
+    crate::config::check_names(
+        file,
+        &block.body,
+        &["for_each", "iterator", "labels"],
+        &["content"],
+        "dynamic",
+        diags,
+    );
+    let Some(for_each) = block.body.get_attribute("for_each") else {
+        diags.push(
+            Diagnostic::error("A `dynamic` block needs `for_each`")
+                .label(Some(dspan), "add `for_each = ...`"),
+        );
+        return;
+    };
+    let Some(content) = block.body.blocks().find(|b| b.ident.as_str() == "content") else {
+        diags.push(
+            Diagnostic::error("A `dynamic` block needs a `content` block")
+                .label(Some(dspan), "add `content { ... }`"),
+        );
+        return;
+    };
+    let iterator = match block.body.get_attribute("iterator").map(|a| &a.value) {
+        None => target.to_string(),
+        Some(hcl_edit::expr::Expression::Variable(v)) => v.as_str().to_string(),
+        Some(other) => {
+            diags.push(
+                Diagnostic::error("`iterator` must be a name")
+                    .label(span_of(file, other), "write iterator = NAME"),
+            );
+            return;
+        }
+    };
+    let collection = match eval(&for_each.value, scope) {
+        Ok(v) => v,
+        Err(e) => {
+            diags.push(eval_error(e));
+            return;
+        }
+    };
+    let elements: Vec<(Value, Value)> = match collection {
+        Value::List(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (Value::Number(i as f64), v))
+            .collect(),
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| (Value::String(k), v))
+            .collect(),
+        Value::Null => Vec::new(),
+        Value::Unknown => {
+            diags.push(
+                Diagnostic::error("Invalid dynamic for_each value")
+                    .label(
+                        span_of(file, &for_each.value),
+                        "this value is known only after apply",
+                    )
+                    .help("a dynamic block's for_each must be known when planning; derive it from variables or locals"),
+            );
+            return;
+        }
+        other => {
+            diags.push(Diagnostic::error("Invalid dynamic for_each value").label(
+                span_of(file, &for_each.value),
+                format!("a list, set or map is required, got {}", other.type_name()),
+            ));
+            return;
+        }
+    };
+    let cspan = span_of(file, &content.ident).unwrap_or(dspan);
+    for (k, v) in elements {
+        let mut it = BTreeMap::new();
+        it.insert("key".to_string(), k);
+        it.insert("value".to_string(), v);
+        scope.push_binding(&iterator, Value::Object(it));
+        let items = blocks.entry(name).or_default();
+        let index = items.len();
+        let value = decode_item(
+            type_name,
+            name,
+            &block_schema.body,
+            &content.body,
+            cspan.clone(),
+            index,
+            scope,
+            diags,
+            spans,
+            path,
+        );
+        scope.pop_binding();
+        blocks.entry(name).or_default().push(value);
+    }
 }
 
 /// Convert a value to a schema type as Terraform's type conversion does.

@@ -91,6 +91,15 @@ impl<'a> Scope<'a> {
         self
     }
 
+    /// Make `name` refer to `value` (a `dynamic` block's iterator) until `pop_binding`.
+    pub fn push_binding(&mut self, name: &str, value: Value) {
+        self.bindings.push((name.to_string(), value));
+    }
+
+    pub fn pop_binding(&mut self) {
+        self.bindings.pop();
+    }
+
     /// Bind `count.index` or `each.key`/`each.value` for one instance.
     pub fn with_instance(mut self, count: Option<Value>, each: Option<Value>) -> Self {
         self.count = count;

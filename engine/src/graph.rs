@@ -175,7 +175,7 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         }
         for block in r.body.blocks() {
             if block.ident.as_str() != "lifecycle" {
-                refs::in_body(&block.body, r.file, &mut found);
+                refs::in_block(block, r.file, &mut found);
             }
         }
         wire(

@@ -12,6 +12,7 @@ pub mod value;
 pub use value::Value;
 pub mod addr;
 pub mod apply;
+pub mod builtin;
 pub mod config;
 pub mod decode;
 pub mod diag;

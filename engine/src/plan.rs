@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::ResourceAddress;
+use crate::addr::{InstanceKey, ResourceAddress};
 use crate::config::Config;
 use crate::decode::{Decoded, decode_resource, eval_error};
 use crate::diag::{Diagnostic, DiagnosticsExt, Span, did_you_mean};
@@ -130,11 +130,13 @@ pub async fn refresh(
     let mut diags = Vec::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for r in &state.resources {
-        let Some(inst) = r.instances.first() else {
+    for addr in state.addresses() {
+        let Some(inst) = state.get(&addr) else {
             continue;
         };
-        let addr = ResourceAddress::new(&r.type_name, &r.name);
+        if addr.mode == crate::addr::Mode::Data || crate::builtin::is_builtin(&addr.type_name) {
+            continue;
+        }
         let attrs = inst.attributes.clone();
         let provider = provider.clone();
         let sem = sem.clone();
@@ -193,23 +195,216 @@ impl World for PlanWorld {
     }
 }
 
-/// Resource values as expressions see them, from state (`attributes` → `Value`).
+/// Resource values as expressions see them, from state (`attributes` → `Value`), keyed by
+/// resource address: a resource with `count` is a list of its instances, one with
+/// `for_each` a map by key.
 pub fn state_values(state: &State) -> HashMap<ResourceAddress, Value> {
-    state
-        .resources
-        .iter()
-        .filter_map(|r| {
-            r.instances.first().map(|i| {
-                (
-                    ResourceAddress::new(&r.type_name, &r.name),
-                    Value::from_json(&i.attributes),
-                )
-            })
-        })
-        .collect()
+    let mut out = HashMap::new();
+    for r in &state.resources {
+        let addr = crate::state::resource_address(r);
+        let value = match r.each.as_deref() {
+            Some("list") => {
+                let mut items: Vec<(i64, Value)> = r
+                    .instances
+                    .iter()
+                    .filter_map(|i| {
+                        let k = i.index_key.as_ref().and_then(|k| k.as_i64())?;
+                        Some((k, Value::from_json(&i.attributes)))
+                    })
+                    .collect();
+                items.sort_by_key(|(k, _)| *k);
+                Value::List(items.into_iter().map(|(_, v)| v).collect())
+            }
+            Some("map") => Value::Object(
+                r.instances
+                    .iter()
+                    .filter_map(|i| {
+                        let k = i.index_key.as_ref().and_then(|k| k.as_str())?;
+                        Some((k.to_string(), Value::from_json(&i.attributes)))
+                    })
+                    .collect(),
+            ),
+            _ => match r.instances.first() {
+                Some(i) => Value::from_json(&i.attributes),
+                None => continue,
+            },
+        };
+        out.insert(addr, value);
+    }
+    out
 }
 
-/// Decode and validate one resource's configuration with `resources` as the values it can see.
+/// One instance of a resource block: its key and its `count` / `each` bindings.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub key: Option<InstanceKey>,
+    pub count: Option<Value>,
+    pub each: Option<Value>,
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The instances `count` or `for_each` make of a resource block (one, without either).
+/// Both must be known when planning.
+#[allow(clippy::result_large_err)]
+pub fn expand(
+    config: &Config,
+    file: usize,
+    count: Option<&hcl_edit::expr::Expression>,
+    for_each: Option<&hcl_edit::expr::Expression>,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    extra: &BTreeMap<String, Value>,
+) -> Result<Vec<Instance>, Diagnostic> {
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let mut scope = Scope::new(file, vars, &config.locals, resources, &declared, ".")
+        .with_files(config.file_source());
+    scope.extra = extra.clone();
+    if let Some(expr) = count {
+        let span = crate::config::span_of(file, expr);
+        let v = eval(expr, &mut scope).map_err(eval_error)?;
+        if v.contains_unknown() {
+            return Err(Diagnostic::error("Invalid count argument")
+                .detail("The \"count\" value depends on resource attributes that cannot be determined until apply, so netform cannot predict how many instances will be created.")
+                .label(span, "known only after apply")
+                .help("derive `count` from variables, locals or attributes known when planning; or apply the resources it depends on first")
+                .code("netform::unknown_count"));
+        }
+        let n = match v {
+            Value::Null => None,
+            other => other.as_f64(),
+        };
+        let Some(n) = n.filter(|n| n.fract() == 0.0 && *n >= 0.0) else {
+            return Err(Diagnostic::error("Invalid count argument")
+                .label(span, "a whole number of at least 0 is required")
+                .code("netform::count"));
+        };
+        return Ok((0..n as i64)
+            .map(|i| Instance {
+                key: Some(InstanceKey::Int(i)),
+                count: Some(obj(vec![("index", Value::Number(i as f64))])),
+                each: None,
+            })
+            .collect());
+    }
+    let Some(expr) = for_each else {
+        return Ok(vec![Instance {
+            key: None,
+            count: None,
+            each: None,
+        }]);
+    };
+    let span = crate::config::span_of(file, expr);
+    let v = eval(expr, &mut scope).map_err(eval_error)?;
+    let unknown = || {
+        Diagnostic::error("Invalid for_each argument")
+            .detail("The \"for_each\" value depends on resource attributes that cannot be determined until apply, so netform cannot predict how many instances will be created.")
+            .label(span.clone(), "known only after apply")
+            .help("use a map or set whose keys are known when planning (variables, locals, names); values may be unknown")
+            .code("netform::unknown_for_each")
+    };
+    match v {
+        Value::Unknown => Err(unknown()),
+        Value::Object(map) => Ok(map
+            .into_iter()
+            .map(|(k, v)| Instance {
+                key: Some(InstanceKey::Str(k.clone())),
+                count: None,
+                each: Some(obj(vec![("key", Value::String(k)), ("value", v)])),
+            })
+            .collect()),
+        Value::List(items) => {
+            let mut keys = std::collections::BTreeSet::new();
+            for item in items {
+                match item {
+                    Value::String(s) => {
+                        keys.insert(s);
+                    }
+                    Value::Unknown => return Err(unknown()),
+                    Value::Null => {
+                        return Err(Diagnostic::error("Invalid for_each set argument")
+                            .label(span, "a set used in for_each must not contain null"));
+                    }
+                    other => {
+                        return Err(Diagnostic::error("Invalid for_each set argument")
+                            .label(
+                                span,
+                                format!("for_each needs a map or a set of strings; this set has a {} element", other.type_name()),
+                            )
+                            .help("convert it with toset([for x in ... : tostring(x)]) or use a map"));
+                    }
+                }
+            }
+            Ok(keys
+                .into_iter()
+                .map(|k| Instance {
+                    key: Some(InstanceKey::Str(k.clone())),
+                    count: None,
+                    each: Some(obj(vec![
+                        ("key", Value::String(k.clone())),
+                        ("value", Value::String(k)),
+                    ])),
+                })
+                .collect())
+        }
+        Value::Null => Err(Diagnostic::error("Invalid for_each argument")
+            .label(span, "the given for_each value is null")
+            .help("use an empty map or set for no instances")),
+        other => Err(Diagnostic::error("Invalid for_each argument")
+            .label(
+                span,
+                format!(
+                    "for_each needs a map or a set of strings, got {}",
+                    other.type_name()
+                ),
+            )
+            .code("netform::for_each")),
+    }
+}
+
+/// The `count`/`each` bindings of the instance `addr` (re-evaluating `for_each`).
+fn instance_binding(
+    config: &Config,
+    addr: &ResourceAddress,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+) -> (Option<Value>, Option<Value>) {
+    let Some(rc) = config.resource(addr) else {
+        return (None, None);
+    };
+    match &addr.key {
+        None => (None, None),
+        Some(InstanceKey::Int(i)) => (Some(obj(vec![("index", Value::Number(*i as f64))])), None),
+        Some(InstanceKey::Str(k)) => {
+            let found = expand(
+                config,
+                rc.file,
+                None,
+                rc.for_each.as_ref(),
+                vars,
+                resources,
+                &BTreeMap::new(),
+            )
+            .ok()
+            .and_then(|all| all.into_iter().find(|i| i.key == addr.key))
+            .and_then(|i| i.each);
+            (
+                None,
+                Some(found.unwrap_or_else(|| {
+                    obj(vec![
+                        ("key", Value::String(k.clone())),
+                        ("value", Value::Unknown),
+                    ])
+                })),
+            )
+        }
+    }
+}
+
+/// Decode and validate one resource instance's configuration with `resources` as the values
+/// it can see.
 pub fn decode_config(
     config: &Config,
     addr: &ResourceAddress,
@@ -218,10 +413,26 @@ pub fn decode_config(
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Decoded> {
+    let (count, each) = instance_binding(config, addr, vars, resources);
+    decode_instance(config, addr, count, each, schema, vars, resources, diags)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode_instance(
+    config: &Config,
+    addr: &ResourceAddress,
+    count: Option<Value>,
+    each: Option<Value>,
+    schema: &Schema,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Decoded> {
     let rc = config.resource(addr)?;
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
     let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".")
-        .with_files(config.file_source());
+        .with_files(config.file_source())
+        .with_instance(count, each);
     Some(decode_resource(
         &addr.type_name,
         schema,
@@ -280,12 +491,15 @@ pub fn plan(
 ) -> (Option<Plan>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut changes = Vec::new();
+    // Values expressions see, by resource address (lists/maps for count/for_each).
     let mut planned_values: HashMap<ResourceAddress, Value> = HashMap::new();
+    // Every instance address the configuration has.
+    let mut expanded: std::collections::BTreeSet<ResourceAddress> =
+        std::collections::BTreeSet::new();
     let mut world = PlanWorld {
         prior: refreshed
-            .resources
-            .iter()
-            .filter_map(|r| r.instances.first())
+            .addresses()
+            .filter_map(|a| refreshed.get(&a))
             .filter_map(|i| {
                 i.attributes
                     .get("id")
@@ -301,112 +515,61 @@ pub fn plan(
             let Some(rc) = config.resource(addr) else {
                 continue;
             };
-            let Some(rt) = provider.resource_type(&addr.type_name) else {
-                let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
-                let mut d =
-                    Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
-                        .label(
-                            Some(rc.span.clone()),
-                            "this provider has no such resource type",
-                        )
-                        .code("netform::unsupported_type");
-                if let Some(s) = did_you_mean(&addr.type_name, names.iter().copied()) {
-                    d = d.help(format!("did you mean `{s}`?"));
+            let instances = match expand(
+                config,
+                rc.file,
+                rc.count.as_ref(),
+                rc.for_each.as_ref(),
+                vars,
+                &planned_values,
+                &BTreeMap::new(),
+            ) {
+                Ok(i) => i,
+                Err(d) => {
+                    diags.push(d);
+                    planned_values.insert(addr.clone(), Value::Unknown);
+                    continue;
                 }
-                diags.push(d);
-                planned_values.insert(addr.clone(), Value::Unknown);
-                continue;
             };
-            let before_errors = diags.iter().filter(|d| d.is_error()).count();
-            let Some(decoded) =
-                decode_config(config, addr, &rt.schema, vars, &planned_values, &mut diags)
-            else {
-                continue;
-            };
-            for d in provider.validate(&addr.type_name, &decoded.value) {
-                diags.push(provider_diagnostic(
-                    addr,
-                    Some(&decoded),
-                    Some(rc.span.clone()),
-                    d,
-                ));
-            }
-            if diags.iter().filter(|d| d.is_error()).count() > before_errors {
-                planned_values.insert(addr.clone(), Value::Unknown);
-                continue;
-            }
-            let prior = refreshed.get(addr).map(|i| &i.attributes);
-            let (proposed, replace) = propose(&rt.schema, prior, &decoded.value);
-            let response = provider.plan_change(PlanChangeRequest {
-                type_name: &addr.type_name,
-                prior,
-                config: &decoded.value,
-                proposed,
-                replace,
-                world: &world,
-            });
-            for d in response.diagnostics {
-                diags.push(provider_diagnostic(
-                    addr,
-                    Some(&decoded),
-                    Some(rc.span.clone()),
-                    d,
-                ));
-            }
-            let action = match prior {
-                None => Action::Create,
-                Some(_) if !response.replace.is_empty() => Action::DeleteThenCreate,
-                Some(p)
-                    if changed_paths(&rt.schema, &Value::from_json(p), &response.planned)
-                        .is_empty() =>
-                {
-                    Action::NoOp
-                }
-                Some(_) => Action::Update,
-            };
-            if let Some(id) = provider.object_id(&addr.type_name, &response.planned) {
-                world.planned.insert(
-                    id.to_ascii_lowercase(),
-                    (addr.type_name.clone(), response.planned.clone()),
+            let mut values: Vec<(Option<InstanceKey>, Value)> = Vec::new();
+            for inst in instances {
+                let iaddr = addr.clone().with_key(inst.key.clone());
+                expanded.insert(iaddr.clone());
+                let value = plan_instance(
+                    config,
+                    rc,
+                    &iaddr,
+                    inst,
+                    graph,
+                    vars,
+                    refreshed,
+                    provider,
+                    &planned_values,
+                    &mut world,
+                    &mut changes,
+                    &mut diags,
                 );
+                values.push((iaddr.key, value));
             }
-            planned_values.insert(addr.clone(), response.planned.clone());
-            changes.push(PlannedChange {
-                addr: addr.clone(),
-                action,
-                before: prior.cloned(),
-                after: Some(response.planned),
-                reason: (action.is_replace()).then_some("replace_because_cannot_update"),
-                replace: response.replace,
-                dependencies: graph.resource_dependencies(addr).into_iter().collect(),
-                deferred: response.deferred,
-            });
+            planned_values.insert(addr.clone(), aggregate(rc.repetition(), values));
         }
 
         // Checks that span resources.
-        let views: Vec<ResourceView<'_>> = changes
+        let with_after: Vec<&PlannedChange> =
+            changes.iter().filter(|c| c.after.is_some()).collect();
+        let addr_strings: Vec<String> = with_after.iter().map(|c| c.addr.to_string()).collect();
+        let views: Vec<ResourceView<'_>> = with_after
             .iter()
-            .filter_map(|c| {
+            .zip(&addr_strings)
+            .filter_map(|(c, a)| {
                 c.after.as_ref().map(|v| ResourceView {
-                    address: "",
+                    address: a,
                     type_name: &c.addr.type_name,
                     value: v,
                     prior: c.before.as_ref(),
                 })
             })
             .collect();
-        let addr_strings: Vec<String> = changes
-            .iter()
-            .filter(|c| c.after.is_some())
-            .map(|c| c.addr.to_string())
-            .collect();
-        let views: Vec<ResourceView<'_>> = views
-            .into_iter()
-            .zip(&addr_strings)
-            .map(|(v, a)| ResourceView { address: a, ..v })
-            .collect();
-        let with_after: Vec<&PlannedChange> =
-            changes.iter().filter(|c| c.after.is_some()).collect();
         for (i, d) in provider.validate_all(&views) {
             if let Some(c) = with_after.get(i) {
                 let rt = provider.resource_type(&c.addr.type_name);
@@ -429,10 +592,23 @@ pub fn plan(
 
     // Objects in state that the configuration no longer has (or everything, for destroy).
     for addr in refreshed.addresses() {
-        let in_config = !options.destroy && config.resource(&addr).is_some();
-        if in_config {
+        if !options.destroy && expanded.contains(&addr) {
             continue;
         }
+        let reason = if options.destroy {
+            None
+        } else {
+            Some(match config.resource(&addr).map(|rc| rc.repetition()) {
+                None => "delete_because_no_resource_config",
+                Some(Some("list")) if matches!(addr.key, Some(InstanceKey::Int(_))) => {
+                    "delete_because_count_index"
+                }
+                Some(Some("map")) if matches!(addr.key, Some(InstanceKey::Str(_))) => {
+                    "delete_because_each_key"
+                }
+                Some(_) => "delete_because_wrong_repetition",
+            })
+        };
         let inst = refreshed.get(&addr);
         changes.push(PlannedChange {
             addr: addr.clone(),
@@ -449,10 +625,11 @@ pub fn plan(
                 })
                 .unwrap_or_default(),
             deferred: None,
-            reason: (!options.destroy).then_some("delete_because_no_resource_config"),
+            reason,
         });
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+    expand_dependencies(&mut changes);
 
     let mut outputs = BTreeMap::new();
     if !options.destroy {
@@ -495,6 +672,160 @@ pub fn plan(
         warnings,
     };
     (Some(plan), diags)
+}
+
+/// What expressions see for a whole resource: its value, a list by index (`count`) or a map
+/// by key (`for_each`).
+fn aggregate(repetition: Option<&str>, values: Vec<(Option<InstanceKey>, Value)>) -> Value {
+    match repetition {
+        Some("list") => Value::List(values.into_iter().map(|(_, v)| v).collect()),
+        Some("map") => Value::Object(
+            values
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    Some(InstanceKey::Str(s)) => Some((s, v)),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => values
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or(Value::Null),
+    }
+}
+
+/// Dependencies name resources; operations wait for instances. Replace each dependency by
+/// every instance of that resource the plan has.
+fn expand_dependencies(changes: &mut [PlannedChange]) {
+    let mut instances: HashMap<ResourceAddress, Vec<ResourceAddress>> = HashMap::new();
+    for c in changes.iter() {
+        instances
+            .entry(c.addr.resource())
+            .or_default()
+            .push(c.addr.clone());
+    }
+    for c in changes.iter_mut() {
+        let mut deps: Vec<ResourceAddress> = c
+            .dependencies
+            .iter()
+            .flat_map(|d| {
+                instances
+                    .get(&d.resource())
+                    .cloned()
+                    .unwrap_or_else(|| vec![d.clone()])
+            })
+            .filter(|d| d != &c.addr)
+            .collect();
+        deps.sort();
+        deps.dedup();
+        c.dependencies = deps;
+    }
+}
+
+/// Plan one instance; returns the value dependents see.
+#[allow(clippy::too_many_arguments)]
+fn plan_instance(
+    config: &Config,
+    rc: &crate::config::ResourceConfig,
+    addr: &ResourceAddress,
+    inst: Instance,
+    graph: &DependencyGraph,
+    vars: &BTreeMap<String, Value>,
+    refreshed: &State,
+    provider: &dyn Provider,
+    planned_values: &HashMap<ResourceAddress, Value>,
+    world: &mut PlanWorld,
+    changes: &mut Vec<PlannedChange>,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
+    let Some(rt) = provider.resource_type(&addr.type_name) else {
+        let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
+        let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
+            .label(
+                Some(rc.span.clone()),
+                "this provider has no such resource type",
+            )
+            .code("netform::unsupported_type");
+        if let Some(s) = did_you_mean(&addr.type_name, names.iter().copied()) {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        diags.push(d);
+        return Value::Unknown;
+    };
+    let before_errors = diags.iter().filter(|d| d.is_error()).count();
+    let Some(decoded) = decode_instance(
+        config,
+        addr,
+        inst.count,
+        inst.each,
+        &rt.schema,
+        vars,
+        planned_values,
+        diags,
+    ) else {
+        return Value::Unknown;
+    };
+    for d in provider.validate(&addr.type_name, &decoded.value) {
+        diags.push(provider_diagnostic(
+            addr,
+            Some(&decoded),
+            Some(rc.span.clone()),
+            d,
+        ));
+    }
+    if diags.iter().filter(|d| d.is_error()).count() > before_errors {
+        return Value::Unknown;
+    }
+    let prior = refreshed.get(addr).map(|i| &i.attributes);
+    let (proposed, replace) = propose(&rt.schema, prior, &decoded.value);
+    let response = provider.plan_change(PlanChangeRequest {
+        type_name: &addr.type_name,
+        prior,
+        config: &decoded.value,
+        proposed,
+        replace,
+        world,
+    });
+    for d in response.diagnostics {
+        diags.push(provider_diagnostic(
+            addr,
+            Some(&decoded),
+            Some(rc.span.clone()),
+            d,
+        ));
+    }
+    let action = match prior {
+        None => Action::Create,
+        Some(_) if !response.replace.is_empty() => Action::DeleteThenCreate,
+        Some(p)
+            if changed_paths(&rt.schema, &Value::from_json(p), &response.planned).is_empty() =>
+        {
+            Action::NoOp
+        }
+        Some(_) => Action::Update,
+    };
+    if let Some(id) = provider.object_id(&addr.type_name, &response.planned) {
+        world.planned.insert(
+            id.to_ascii_lowercase(),
+            (addr.type_name.clone(), response.planned.clone()),
+        );
+    }
+    changes.push(PlannedChange {
+        addr: addr.clone(),
+        action,
+        before: prior.cloned(),
+        after: Some(response.planned.clone()),
+        reason: (action.is_replace()).then_some("replace_because_cannot_update"),
+        replace: response.replace,
+        dependencies: graph
+            .resource_dependencies(&addr.resource())
+            .into_iter()
+            .collect(),
+        deferred: response.deferred,
+    });
+    response.planned
 }
 
 /// Attribute paths whose planned value differs from the prior one (user-visible changes).

@@ -27,13 +27,52 @@ pub fn in_expr(expr: &Expression, file: usize, out: &mut Vec<Reference>) {
     walk(expr, file, &mut bound, out);
 }
 
-/// Every reference in a block body (attributes and nested blocks, recursively).
+/// Every reference in a block body (attributes and nested blocks, recursively). Inside a
+/// `dynamic` block's `content`, the iterator name is bound, not a reference.
 pub fn in_body(body: &Body, file: usize, out: &mut Vec<Reference>) {
+    let mut bound = Vec::new();
+    walk_body(body, file, &mut bound, out);
+}
+
+/// References in one block (a `dynamic` block binds its iterator in `content`).
+pub fn in_block(block: &hcl_edit::structure::Block, file: usize, out: &mut Vec<Reference>) {
+    let mut bound = Vec::new();
+    walk_block(block, file, &mut bound, out);
+}
+
+fn walk_body(body: &Body, file: usize, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
     for attr in body.attributes() {
-        in_expr(&attr.value, file, out);
+        walk(&attr.value, file, bound, out);
     }
     for block in body.blocks() {
-        in_body(&block.body, file, out);
+        walk_block(block, file, bound, out);
+    }
+}
+
+fn walk_block(
+    block: &hcl_edit::structure::Block,
+    file: usize,
+    bound: &mut Vec<String>,
+    out: &mut Vec<Reference>,
+) {
+    {
+        if block.ident.as_str() == "dynamic" {
+            let iterator = match block.body.get_attribute("iterator").map(|a| &a.value) {
+                Some(Expression::Variable(v)) => Some(v.as_str().to_string()),
+                _ => block.labels.first().map(|l| l.as_str().to_string()),
+            };
+            for attr in block.body.attributes() {
+                walk(&attr.value, file, bound, out);
+            }
+            let n = bound.len();
+            bound.extend(iterator);
+            for inner in block.body.blocks() {
+                walk_body(&inner.body, file, bound, out);
+            }
+            bound.truncate(n);
+        } else {
+            walk_body(&block.body, file, bound, out);
+        }
     }
 }
 
