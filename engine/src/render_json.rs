@@ -570,7 +570,7 @@ pub fn configuration(config: &Config, provider_name: &str) -> J {
         if let Some(dep) = r.body.get_attribute("depends_on") {
             let mut refs_found = Vec::new();
             refs::in_expr(&dep.value, r.file, &mut refs_found);
-            let deps: Vec<String> = refs_found.iter().map(ref_text).collect();
+            let deps: Vec<String> = refs_found.iter().filter_map(ref_text).collect();
             m.insert("depends_on".into(), json!(deps));
         }
         for (meta, key) in [
@@ -668,11 +668,15 @@ fn body_expressions(body: &hcl_edit::structure::Body, file: usize) -> J {
     J::Object(out)
 }
 
-fn ref_text(r: &refs::Reference) -> String {
+/// Terraform's reference text; `None` for kinds this renderer does not name yet
+/// (module outputs are being added to `refs`).
+#[allow(unreachable_patterns)]
+fn ref_text(r: &refs::Reference) -> Option<String> {
     match &r.target {
-        RefTarget::Var(v) => format!("var.{v}"),
-        RefTarget::Local(l) => format!("local.{l}"),
-        RefTarget::Resource(a) => a.to_string(),
+        RefTarget::Var(v) => Some(format!("var.{v}")),
+        RefTarget::Local(l) => Some(format!("local.{l}")),
+        RefTarget::Resource(a) => Some(a.to_string()),
+        _ => None,
     }
 }
 
@@ -686,7 +690,7 @@ fn expression(expr: &hcl_edit::expr::Expression, file: usize) -> J {
             None => json!({}),
         };
     }
-    let mut texts: Vec<String> = found.iter().map(ref_text).collect();
+    let mut texts: Vec<String> = found.iter().filter_map(ref_text).collect();
     texts.dedup();
     let mut seen = std::collections::BTreeSet::new();
     texts.retain(|t| seen.insert(t.clone()));
