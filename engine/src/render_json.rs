@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as J, json};
 
 use crate::addr::{InstanceKey, Mode, ResourceAddress};
-use crate::config::Config;
+use crate::config::{Config, SourceFile};
 use crate::plan::{Action, PlannedChange};
 use crate::planfile::SavedPlan;
 use crate::provider::{AttrPath, Provider};
@@ -281,13 +281,11 @@ fn known_only(v: &Value) -> J {
     }
 }
 
+/// Terraform's `after_unknown`: `false` for a null value, else a mirror with `true` leaves.
 fn unknown_mask(v: Option<&Value>) -> J {
     match v {
-        None | Some(Value::Null) => J::Object(Map::new()),
-        Some(v) => match v.unknown_mask() {
-            J::Bool(false) => J::Object(Map::new()),
-            other => other,
-        },
+        None | Some(Value::Null) => J::Bool(false),
+        Some(v) => v.unknown_mask(),
     }
 }
 
@@ -471,6 +469,9 @@ fn planned_outputs(saved: &SavedPlan) -> Map<String, J> {
         .map(|(k, o)| {
             let mut m = Map::new();
             m.insert("sensitive".into(), json!(o.sensitive));
+            if let Some(t) = type_json(&o.value) {
+                m.insert("type".into(), t);
+            }
             if !o.value.contains_unknown() {
                 m.insert(
                     "value".into(),
@@ -496,9 +497,35 @@ fn state_outputs(state: &crate::state::State) -> Map<String, J> {
             } else {
                 o.value.clone()
             };
-            (k.clone(), json!({"sensitive": o.sensitive, "value": value}))
+            (
+                k.clone(),
+                json!({"sensitive": o.sensitive, "type": o.ty, "value": value}),
+            )
         })
         .collect()
+}
+
+/// A value's type in cty's JSON form (`"string"`, `["tuple", [...]]`, `["object", {...}]`);
+/// `None` while unknown.
+fn type_json(v: &Value) -> Option<J> {
+    Some(match v {
+        Value::Unknown => return None,
+        Value::Null => json!("dynamic"),
+        Value::Bool(_) => json!("bool"),
+        Value::Number(_) => json!("number"),
+        Value::String(_) => json!("string"),
+        Value::List(items) => json!([
+            "tuple",
+            items.iter().map(type_json).collect::<Option<Vec<_>>>()?
+        ]),
+        Value::Object(m) => {
+            let mut fields = Map::new();
+            for (k, x) in m {
+                fields.insert(k.clone(), type_json(x)?);
+            }
+            json!(["object", fields])
+        }
+    })
 }
 
 fn output_changes(saved: &SavedPlan) -> Map<String, J> {
@@ -565,7 +592,10 @@ pub fn configuration(config: &Config, provider_name: &str) -> J {
         m.insert("type".into(), json!(r.addr.type_name));
         m.insert("name".into(), json!(r.addr.name));
         m.insert("provider_config_key".into(), json!(short));
-        m.insert("expressions".into(), body_expressions(&r.body, r.file));
+        m.insert(
+            "expressions".into(),
+            body_expressions(&r.body, r.file, &config.sources),
+        );
         m.insert("schema_version".into(), json!(0));
         if let Some(dep) = r.body.get_attribute("depends_on") {
             let mut refs_found = Vec::new();
@@ -578,7 +608,7 @@ pub fn configuration(config: &Config, provider_name: &str) -> J {
             ("for_each", "for_each_expression"),
         ] {
             if let Some(a) = r.body.get_attribute(meta) {
-                m.insert(key.into(), expression(&a.value, r.file));
+                m.insert(key.into(), expression(&a.value, r.file, &config.sources));
             }
         }
         resources.push(J::Object(m));
@@ -591,7 +621,10 @@ pub fn configuration(config: &Config, provider_name: &str) -> J {
             if o.sensitive {
                 m.insert("sensitive".into(), json!(true));
             }
-            m.insert("expression".into(), expression(&o.expr, o.file));
+            m.insert(
+                "expression".into(),
+                expression(&o.expr, o.file, &config.sources),
+            );
             if let Some(d) = &o.description {
                 m.insert("description".into(), json!(d));
             }
@@ -641,7 +674,7 @@ const META_ARGUMENTS: &[&str] = &[
     "connection",
 ];
 
-fn body_expressions(body: &hcl_edit::structure::Body, file: usize) -> J {
+fn body_expressions(body: &hcl_edit::structure::Body, file: usize, sources: &[SourceFile]) -> J {
     let mut out = Map::new();
     let mut attrs: Vec<_> = body
         .attributes()
@@ -649,7 +682,10 @@ fn body_expressions(body: &hcl_edit::structure::Body, file: usize) -> J {
         .collect();
     attrs.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
     for a in attrs {
-        out.insert(a.key.as_str().to_string(), expression(&a.value, file));
+        out.insert(
+            a.key.as_str().to_string(),
+            expression(&a.value, file, sources),
+        );
     }
     let mut blocks: BTreeMap<String, Vec<J>> = BTreeMap::new();
     for b in body.blocks() {
@@ -660,7 +696,7 @@ fn body_expressions(body: &hcl_edit::structure::Body, file: usize) -> J {
         blocks
             .entry(name.to_string())
             .or_default()
-            .push(body_expressions(&b.body, file));
+            .push(body_expressions(&b.body, file, sources));
     }
     for (k, v) in blocks {
         out.insert(k, J::Array(v));
@@ -680,8 +716,9 @@ fn ref_text(r: &refs::Reference) -> Option<String> {
     }
 }
 
-/// `{"constant_value": …}` for a literal, `{"references": […]}` for an expression with references.
-fn expression(expr: &hcl_edit::expr::Expression, file: usize) -> J {
+/// `{"constant_value": …}` for a literal, `{"references": […]}` for an expression with
+/// references, unwrapped as Terraform does (`azurerm_subnet.gw.id`, then `azurerm_subnet.gw`).
+fn expression(expr: &hcl_edit::expr::Expression, file: usize, sources: &[SourceFile]) -> J {
     let mut found = Vec::new();
     refs::in_expr(expr, file, &mut found);
     if found.is_empty() {
@@ -690,11 +727,29 @@ fn expression(expr: &hcl_edit::expr::Expression, file: usize) -> J {
             None => json!({}),
         };
     }
-    let mut texts: Vec<String> = found.iter().filter_map(ref_text).collect();
-    texts.dedup();
+    let mut texts: Vec<String> = Vec::new();
+    for r in &found {
+        let Some(base) = ref_text(r) else { continue };
+        if matches!(r.target, RefTarget::Resource(_))
+            && let Some(attr) = r.span.as_ref().and_then(|sp| next_attr(sources, sp))
+        {
+            texts.push(format!("{base}.{attr}"));
+        }
+        texts.push(base);
+    }
     let mut seen = std::collections::BTreeSet::new();
     texts.retain(|t| seen.insert(t.clone()));
     json!({ "references": texts })
+}
+
+/// The `.attr` right after a reference's span in the source, if there is one.
+fn next_attr(sources: &[SourceFile], span: &crate::diag::Span) -> Option<String> {
+    let text = sources.get(span.file)?.text.get(span.range.end..)?;
+    let rest = text.strip_prefix('.')?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    (len > 0).then(|| rest[..len].to_string())
 }
 
 /// The JSON of a literal expression (no references, no function calls), if it is one.
