@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use netform_engine::Value;
 use netform_engine::diag::DiagnosticsExt;
 use netform_engine::plan::{self, PlanOptions};
 use netform_engine::planfile::{self, PlanMode, SavedPlan};
@@ -14,7 +15,7 @@ use netform_engine::state::State;
 use netform_engine::{drift, render, render_json, render_markdown, targeting};
 
 use crate::Ctx;
-use crate::project::Project;
+use crate::project::{CliVar, Project, VarOptions};
 
 /// Options every planning command shares.
 #[derive(Args, Clone, Default)]
@@ -221,6 +222,28 @@ pub async fn plan_for_apply(
     };
     print!("{}", render::render(&saved, provider.as_ref(), ctx.style()));
     Ok(Some(saved))
+}
+
+/// Variables for `apply FILE`: the values the saved plan used, after (so over) the command
+/// line's, so variables without defaults need not be given again.
+pub fn saved_plan_vars(
+    ctx: &Ctx,
+    args: &ApplyReviewArgs,
+    mut vars: VarOptions,
+) -> Result<VarOptions, String> {
+    let Some(file) = &args.plan_file else {
+        return Ok(vars);
+    };
+    let saved = read_plan(&resolve(ctx, file))?;
+    for (name, v) in saved.variables {
+        let text = match &v.value {
+            Value::String(s) => s.clone(),
+            Value::Null | Value::Unknown => continue,
+            other => other.to_json().to_string(),
+        };
+        vars.items.push(CliVar::Assign(name, text));
+    }
+    Ok(vars)
 }
 
 /// `netform show [FILE] [--json|--markdown]`.

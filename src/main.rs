@@ -467,7 +467,7 @@ async fn shutdown(cloud: cloud::Cloud) {
 }
 
 async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, String> {
-    let vars = parse_vars(&args.vars)?;
+    let vars = cmd_show::saved_plan_vars(ctx, &args.review, parse_vars(&args.vars)?)?;
     let offline = offline_provider()?;
     let Some(project) = load(ctx, &vars, offline.as_ref())? else {
         return Ok(1);

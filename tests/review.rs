@@ -214,6 +214,11 @@ fn vpn_failover_review_cycle() {
     let run = p.run(&emu, &["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}", code(&run));
     assert!(run.stdout.contains("No changes."), "{}", code(&run));
+    assert!(
+        !run.stdout.contains("changed outside"),
+        "refresh right after apply must not report drift:\n{}",
+        run.stdout
+    );
 
     // Someone tags the VNet in the portal: drift.
     drift(&emu, VNET_ID, |b| {
@@ -384,6 +389,25 @@ fn vpn_failover_review_cycle() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_saved_plan_carries_its_variables_to_apply() {
+    let emu = Emulator::start();
+    let p = Project::from_example("expressroute");
+    p.write(
+        "ticket.tf",
+        "variable \"change_ticket\" {\n  type = string\n}\n",
+    );
+    let run = p.run(
+        &emu,
+        &["plan", "--var", "change_ticket=CHG-42", "--out", "t.tfplan"],
+    );
+    assert_eq!(run.code, 0, "{}", code(&run));
+    // No --var: the value comes from the plan file.
+    let run = p.run(&emu, &["apply", "t.tfplan"]);
+    assert_eq!(run.code, 0, "{}", code(&run));
+    assert!(run.stdout.contains("Apply complete!"), "{}", code(&run));
 }
 
 #[test]

@@ -140,10 +140,14 @@ pub enum PlanFileError {
     ConfigChanged,
 }
 
-/// Hash of the configuration sources: SHA-256 over each file's name and text, hex.
+/// Hash of the configuration: SHA-256 over each `.tf` / `.tf.json` file's name and text, hex.
+/// Variables files are left out: the plan records the variable values themselves.
 pub fn config_hash(sources: &[crate::config::SourceFile]) -> String {
     let mut data = Vec::new();
-    for s in sources {
+    for s in sources
+        .iter()
+        .filter(|s| s.name.ends_with(".tf") || s.name.ends_with(".tf.json"))
+    {
         data.extend_from_slice(s.name.as_bytes());
         data.push(0);
         data.extend_from_slice(&(s.text.len() as u64).to_be_bytes());
