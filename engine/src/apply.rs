@@ -572,10 +572,16 @@ async fn run_op(
             op: kind,
         });
     }
+    // A `timeouts {}` block in the resource overrides the provider's defaults.
+    let custom = shared
+        .config
+        .resource(&addr.resource())
+        .map(|rc| crate::timeouts::overrides(rc).0)
+        .unwrap_or_default();
     let timeout = match kind {
-        OpKind::Create => rt.timeouts.create,
-        OpKind::Update => rt.timeouts.update,
-        OpKind::Delete => rt.timeouts.delete,
+        OpKind::Create => custom.create.unwrap_or(rt.timeouts.create),
+        OpKind::Update => custom.update.unwrap_or(rt.timeouts.update),
+        OpKind::Delete => custom.delete.unwrap_or(rt.timeouts.delete),
     };
     let observer = shared.observer.clone();
     let progress_addr = addr.clone();

@@ -205,6 +205,9 @@ pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
     }
     config.sources = sources;
     config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    for r in &config.resources {
+        diags.extend(crate::timeouts::overrides(r).1);
+    }
     (config, diags)
 }
 

@@ -30,6 +30,7 @@ pub mod render_json;
 pub mod render_markdown;
 pub mod state;
 pub mod targeting;
+pub mod timeouts;
 pub mod types;
 
 /// A fresh state lineage (a random UUID).
