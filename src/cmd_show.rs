@@ -120,6 +120,7 @@ pub async fn make_plan(
             eprintln!("warning: --target {t} matches no resource in the plan");
         }
         targeting::apply_replace(&mut plan, &args.replace, provider.as_ref())?;
+        netform_engine::cascade::cascade_replacements(&mut plan, &project.config, provider.as_ref());
     }
     let mode = PlanMode {
         refresh_only: args.refresh_only,

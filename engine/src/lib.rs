@@ -13,6 +13,7 @@ pub use value::Value;
 pub mod addr;
 pub mod apply;
 pub mod builtin;
+pub mod cascade;
 pub mod config;
 pub mod decode;
 pub mod diag;
