@@ -13,9 +13,45 @@ use netform_engine::state::{State, StateError, StateStore};
 use crate::session::{self, LockGuard};
 use crate::state_file::{self, LocalStateStore};
 
-/// The store the project in `dir` uses.
+/// The store the project in `dir` uses: the `backend` block of `terraform { … }`, or the
+/// local `netform.tfstate`.
 pub fn open_store(dir: &Path) -> Result<Arc<dyn StateStore>, String> {
-    Ok(Arc::new(LocalStateStore::new(dir)))
+    let sources = crate::project::read_sources(dir)?;
+    let (backend, diags) = netform_engine::backend_config::extract(&sources);
+    if let Some(d) = diags.iter().find(|d| d.is_error()) {
+        let at = d
+            .labels
+            .first()
+            .and_then(|l| sources.get(l.span.file).map(|f| (f, l.span.range.start)))
+            .map(|(f, off)| {
+                let line = f.text[..off.min(f.text.len())].matches('\n').count() + 1;
+                format!(" ({}:{line})", f.name)
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "the backend configuration is invalid{at}: {}{}",
+            d.summary,
+            d.help
+                .as_deref()
+                .map(|h| format!("\n{h}"))
+                .unwrap_or_default()
+        ));
+    }
+    match backend {
+        None => Ok(Arc::new(LocalStateStore::new(dir))),
+        Some(b) if b.type_name == "local" => Ok(Arc::new(match b.string("path") {
+            Some(p) => LocalStateStore { path: dir.join(p) },
+            None => LocalStateStore::new(dir),
+        })),
+        Some(b) => netform_backends::open(&b, &crate::cloud::env_lookup),
+    }
+}
+
+/// Diagnostics about the `backend` block, for `validate` (spans index `sources`).
+pub fn backend_diagnostics(
+    sources: &[netform_engine::config::SourceFile],
+) -> Vec<netform_engine::diag::Diagnostic> {
+    netform_engine::backend_config::extract(sources).1
 }
 
 /// Load state, or a new empty one; a corrupt state is refused and left untouched.

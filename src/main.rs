@@ -412,7 +412,9 @@ async fn validate(ctx: &Ctx) -> Result<u8, String> {
     let provider = offline_provider()?;
     let project = Project::load_for_validate(&ctx.dir, provider.as_ref())?;
     ctx.report(&project.diagnostics, &project.config.sources);
-    if project.diagnostics.has_errors() {
+    let backend = cmd_state::backend_diagnostics(&project.config.sources);
+    ctx.report(&backend, &project.config.sources);
+    if project.diagnostics.has_errors() || backend.has_errors() {
         return Ok(1);
     }
     println!("Success! The configuration is valid.");

@@ -12,6 +12,7 @@ pub mod value;
 pub use value::Value;
 pub mod addr;
 pub mod apply;
+pub mod backend_config;
 pub mod builtin;
 pub mod cascade;
 pub mod config;
