@@ -192,6 +192,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> std
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "state".into());
+    remove_stale_temporaries(dir, &file_name);
     let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
     {
         let mut opts = fs::OpenOptions::new();
@@ -218,4 +219,69 @@ pub fn write_atomically(path: &Path, bytes: &[u8], backup: Option<&Path>) -> std
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Temporary files left by a process killed mid-write (they may hold secrets): removed once
+/// their writer no longer runs. The state file itself was never touched by them.
+fn remove_stale_temporaries(dir: &Path, file_name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefixes = [
+        format!(".{file_name}.tmp."),
+        format!(".{file_name}.backup.tmp."),
+    ];
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(pid) = prefixes
+            .iter()
+            .find_map(|p| name.strip_prefix(p.as_str()))
+            .and_then(|rest| rest.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id()
+            || (cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_the_file_and_keep_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let backup = dir.path().join("s.json.backup");
+        write_atomically(&path, b"one", Some(&backup)).unwrap();
+        write_atomically(&path, b"two", Some(&backup)).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read(&backup).unwrap(), b"one");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn temporaries_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        // A pid that cannot be running (above the kernel's pid_max).
+        let stale = dir.path().join(".s.json.tmp.4294967");
+        fs::write(&stale, "partial").unwrap();
+        let other = dir.path().join(".other.tmp.4294967");
+        fs::write(&other, "not ours").unwrap();
+        write_atomically(&path, b"x", None).unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists());
+    }
 }
