@@ -223,10 +223,11 @@ async fn parallelism_is_capped() {
         cloud.max_running.load(Ordering::SeqCst) >= 2,
         "should run in parallel"
     );
+    // Twice per operation: the journalled intent before the request, the result after.
     assert_eq!(
         store.1.load(Ordering::SeqCst),
-        12,
-        "state persisted after every operation"
+        24,
+        "state persisted before and after every operation"
     );
 }
 
