@@ -267,13 +267,63 @@ impl netform_engine::functions::FileSource for ProjectFiles {
     }
 }
 
-/// Load `.tf` sources into a configuration whose functions read files under `dir`.
+/// Load `.tf` sources into a configuration whose functions read files under `dir`, with
+/// every local module it calls (read here; the engine never reads files).
 fn load_config(dir: &Path, sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
-    let (mut config, diags) = config::load(sources);
+    let (mut config, mut diags) = config::load(sources);
+    loop {
+        let pending = config.pending_modules();
+        if pending.is_empty() {
+            break;
+        }
+        for (key, mdir) in pending {
+            let files = match read_module_sources(dir, &mdir) {
+                Ok(f) => f,
+                Err(e) => {
+                    let span = config.modules.get(&key).map(|m| m.call.span.clone());
+                    diags.push(
+                        Diagnostic::error(format!("Cannot load {key}"))
+                            .label(span, e)
+                            .code("netform::module"),
+                    );
+                    Vec::new()
+                }
+            };
+            diags.extend(config::add_module(&mut config, &key, files));
+        }
+    }
     config.files = netform_engine::config::FileAccess(std::sync::Arc::new(ProjectFiles {
         dir: dir.to_path_buf(),
     }));
     (config, diags)
+}
+
+/// The `.tf` files of a module directory (relative to the project), named by their path.
+fn read_module_sources(root: &Path, mdir: &str) -> Result<Vec<SourceFile>, String> {
+    let dir = root.join(mdir);
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read module directory {mdir}: {e}"))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tf") && p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let file = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            Ok(SourceFile {
+                name: format!("{mdir}/{file}"),
+                text,
+            })
+        })
+        .collect()
 }
 
 impl Project {
@@ -334,12 +384,29 @@ impl Project {
                             .collect(),
                     )
                 };
-                let mut scope = Scope::new(r.file, &vars, &config.locals, &empty, &declared, ".")
-                    .with_files(config.file_source())
-                    .with_instance(
-                        r.count.as_ref().map(|_| unknown_obj(&["index"])),
-                        r.for_each.as_ref().map(|_| unknown_obj(&["key", "value"])),
-                    );
+                // In a module, its variables are unknown here.
+                let names: Vec<String> = r.addr.module.iter().map(|m| m.name.clone()).collect();
+                let (mvars, mlocals, _) = config.module_items(&names);
+                let module_vars: BTreeMap<String, Value> = if names.is_empty() {
+                    vars.clone()
+                } else {
+                    mvars.keys().map(|k| (k.clone(), Value::Unknown)).collect()
+                };
+                let mut scope = Scope::new(
+                    r.file,
+                    &module_vars,
+                    mlocals,
+                    &empty,
+                    &declared,
+                    config.module_dir(&names),
+                )
+                .with_files(config.file_source())
+                .with_instance(
+                    r.count.as_ref().map(|_| unknown_obj(&["index"])),
+                    r.for_each.as_ref().map(|_| unknown_obj(&["key", "value"])),
+                );
+                scope.module = r.addr.module.clone();
+                scope.extra.insert("module".into(), Value::Unknown);
                 let decoded = decode_resource(
                     &r.addr.type_name,
                     &rt.schema,

@@ -454,9 +454,11 @@ pub fn record_outputs(
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
     let mut diags = Vec::new();
     state.outputs.clear();
+    let extra = crate::plan::root_extra(config, vars, &values);
     for o in config.outputs.values() {
         let mut scope = Scope::new(o.file, vars, &config.locals, &values, &declared, ".")
             .with_files(config.file_source());
+        scope.extra = extra.clone();
         match eval(&o.expr, &mut scope) {
             Ok(v) if !v.contains_unknown() => {
                 state.outputs.insert(

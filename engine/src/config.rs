@@ -112,7 +112,72 @@ impl std::fmt::Debug for FileAccess {
     }
 }
 
-/// A whole root module.
+/// A `module "NAME" { source = "./dir" ... }` call.
+#[derive(Debug, Clone)]
+pub struct ModuleCall {
+    pub name: String,
+    pub file: usize,
+    pub span: Span,
+    pub source: String,
+    /// Input variables: name → (expression, span of the argument name).
+    pub inputs: BTreeMap<String, (Expression, Span)>,
+    pub count: Option<Expression>,
+    pub for_each: Option<Expression>,
+    pub depends_on: Option<Expression>,
+}
+
+/// A child module: its call and its own variables, locals and outputs. Its resources are in
+/// [`Config::resources`] with `addr.module` set.
+#[derive(Debug, Clone)]
+pub struct ModuleConfig {
+    /// Module names from the root (`["hub", "spokes"]` for `module.hub.module.spokes`).
+    pub path: Vec<String>,
+    /// Directory relative to the project (`modules/hub`), what `path.module` returns.
+    pub dir: String,
+    pub call: ModuleCall,
+    /// Whether the CLI has handed over the module's files.
+    pub loaded: bool,
+    pub variables: BTreeMap<String, VariableConfig>,
+    pub locals: BTreeMap<String, LocalConfig>,
+    pub outputs: BTreeMap<String, OutputConfig>,
+}
+
+/// `module.a.module.b` for a module path (no instance keys).
+pub fn module_key(path: &[String]) -> String {
+    path.iter()
+        .map(|n| format!("module.{n}"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Join a module source (`./modules/hub`, `../shared`) onto its parent's directory.
+pub fn join_dir(parent: &str, source: &str) -> String {
+    let mut parts: Vec<&str> = if parent == "." || parent.is_empty() {
+        Vec::new()
+    } else {
+        parent.split('/').collect()
+    };
+    for seg in source.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// A whole configuration: the root module and every child module.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub sources: Vec<SourceFile>,
@@ -124,12 +189,18 @@ pub struct Config {
     pub locals: BTreeMap<String, LocalConfig>,
     pub outputs: BTreeMap<String, OutputConfig>,
     pub providers: Vec<ProviderBlock>,
+    /// Child modules by [`module_key`].
+    pub modules: BTreeMap<String, ModuleConfig>,
 }
 
 impl Config {
-    /// The resource block of `addr` (its instance key, if any, is ignored).
+    /// The resource block of `addr` (instance keys, of the resource and of its modules, are
+    /// ignored).
     pub fn resource(&self, addr: &ResourceAddress) -> Option<&ResourceConfig> {
-        let want = addr.resource();
+        let mut want = addr.resource();
+        for m in &mut want.module {
+            m.key = None;
+        }
         self.resources
             .binary_search_by(|r| r.addr.cmp(&want))
             .ok()
@@ -148,6 +219,44 @@ impl Config {
             .map(|i| upto.len() - i)
             .unwrap_or(upto.len() + 1);
         format!("{}:{line}:{col}", src.name)
+    }
+
+    /// Modules whose files the CLI still has to read: (module key, directory).
+    pub fn pending_modules(&self) -> Vec<(String, String)> {
+        self.modules
+            .iter()
+            .filter(|(_, m)| !m.loaded)
+            .map(|(k, m)| (k.clone(), m.dir.clone()))
+            .collect()
+    }
+
+    /// The child module at `path` (names from the root); `None` for the root.
+    pub fn module(&self, path: &[String]) -> Option<&ModuleConfig> {
+        if path.is_empty() {
+            return None;
+        }
+        self.modules.get(&module_key(path))
+    }
+
+    /// Variables, locals and outputs of the module at `path` (the root's for an empty path).
+    #[allow(clippy::type_complexity)]
+    pub fn module_items(
+        &self,
+        path: &[String],
+    ) -> (
+        &BTreeMap<String, VariableConfig>,
+        &BTreeMap<String, LocalConfig>,
+        &BTreeMap<String, OutputConfig>,
+    ) {
+        match self.module(path) {
+            Some(m) => (&m.variables, &m.locals, &m.outputs),
+            None => (&self.variables, &self.locals, &self.outputs),
+        }
+    }
+
+    /// Directory of the module at `path`, as `path.module` shows it.
+    pub fn module_dir(&self, path: &[String]) -> &str {
+        self.module(path).map(|m| m.dir.as_str()).unwrap_or(".")
     }
 
     /// The file source functions read through.
@@ -184,10 +293,71 @@ pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
         sources: Vec::new(),
         ..Config::default()
     };
+    let mut diags = load_files(&mut config, &[], 0, &sources);
+    config.sources = sources;
+    config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    for r in &config.resources {
+        diags.extend(crate::timeouts::overrides(r).1);
+    }
+    (config, diags)
+}
+
+/// Hand over the files of the module at `key` (from [`Config::pending_modules`]). Its
+/// resources join the configuration with module addresses; its own calls become pending.
+pub fn add_module(config: &mut Config, key: &str, sources: Vec<SourceFile>) -> Vec<Diagnostic> {
+    // Keep the entry while loading: nested calls resolve their directory against it.
+    let Some(mut m) = config.modules.get(key).cloned() else {
+        return Vec::new();
+    };
+    if let Some(entry) = config.modules.get_mut(key) {
+        entry.loaded = true;
+    }
+    m.loaded = true;
     let mut diags = Vec::new();
-    for (file, source) in sources.iter().enumerate() {
+    if sources.is_empty() {
+        diags.push(
+            Diagnostic::error(format!(
+                "Module \"{}\" has no configuration files",
+                m.call.name
+            ))
+            .label(
+                Some(m.call.span.clone()),
+                format!("no *.tf files in {}", m.dir),
+            )
+            .code("netform::module"),
+        );
+    }
+    // Load into the config's root maps, then move the items into the module.
+    let root = (
+        std::mem::take(&mut config.variables),
+        std::mem::take(&mut config.locals),
+        std::mem::take(&mut config.outputs),
+    );
+    let first = config.sources.len();
+    diags.extend(load_files(config, &m.path, first, &sources));
+    m.variables = std::mem::replace(&mut config.variables, root.0);
+    m.locals = std::mem::replace(&mut config.locals, root.1);
+    m.outputs = std::mem::replace(&mut config.outputs, root.2);
+    config.sources.extend(sources);
+    config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    for r in config.resources.iter().filter(|r| r.file >= first) {
+        diags.extend(crate::timeouts::overrides(r).1);
+    }
+    config.modules.insert(key.to_string(), m);
+    diags
+}
+
+fn load_files(
+    config: &mut Config,
+    module: &[String],
+    first: usize,
+    sources: &[SourceFile],
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let file = first + i;
         match hcl_edit::parser::parse_body(&source.text) {
-            Ok(body) => load_body(&mut config, file, &body, &mut diags),
+            Ok(body) => load_body(config, module, file, &body, &mut diags),
             Err(err) => {
                 let offset = err.location().offset().min(source.text.len());
                 let end = (offset + 1).min(source.text.len()).max(offset);
@@ -203,12 +373,7 @@ pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
             }
         }
     }
-    config.sources = sources;
-    config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
-    for r in &config.resources {
-        diags.extend(crate::timeouts::overrides(r).1);
-    }
-    (config, diags)
+    diags
 }
 
 pub(crate) fn span_of(file: usize, node: &impl hcl_edit::Span) -> Option<Span> {
@@ -226,7 +391,20 @@ fn header_span(file: usize, block: &Block) -> Option<Span> {
     Some(Span::new(file, start..end))
 }
 
-fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diagnostic>) {
+fn load_body(
+    config: &mut Config,
+    module: &[String],
+    file: usize,
+    body: &Body,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let steps: Vec<crate::addr::ModuleStep> = module
+        .iter()
+        .map(|n| crate::addr::ModuleStep {
+            name: n.clone(),
+            key: None,
+        })
+        .collect();
     for attr in body.attributes() {
         diags.push(
             Diagnostic::error(format!(
@@ -261,7 +439,7 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                 if !expect_labels(2, diags) {
                     continue;
                 }
-                let addr = ResourceAddress::new(labels[0], labels[1]);
+                let addr = ResourceAddress::new(labels[0], labels[1]).in_module(steps.clone());
                 if let Some(existing) = config.resources.iter().find(|r| r.addr == addr) {
                     diags.push(
                         Diagnostic::error(format!("Duplicate resource \"{addr}\""))
@@ -384,7 +562,7 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                 );
             }
             "provider" => {
-                if !expect_labels(1, diags) {
+                if !expect_labels(1, diags) || !module.is_empty() {
                     continue;
                 }
                 let alias = literal_string(block.body.get_attribute("alias").map(|a| &a.value));
@@ -397,7 +575,94 @@ fn load_body(config: &mut Config, file: usize, body: &Body, diags: &mut Vec<Diag
                 });
             }
             "terraform" => {}
-            "data" | "module" | "moved" | "import" | "check" | "removed" => {
+            "module" => {
+                if !expect_labels(1, diags) {
+                    continue;
+                }
+                let name = labels[0].to_string();
+                let mut path = module.to_vec();
+                path.push(name.clone());
+                let key = module_key(&path);
+                let span = span.unwrap_or(Span::new(file, 0..0));
+                if config.modules.contains_key(&key) {
+                    diags.push(
+                        Diagnostic::error(format!("Duplicate module call \"{name}\""))
+                            .label(Some(span), "declared again here"),
+                    );
+                    continue;
+                }
+                let Some(source) = block.body.get_attribute("source") else {
+                    diags.push(
+                        Diagnostic::error(format!("Module \"{name}\" has no `source`"))
+                            .label(Some(span), "add `source = \"./modules/NAME\"`"),
+                    );
+                    continue;
+                };
+                let Some(src) = literal_string(Some(&source.value)) else {
+                    diags.push(
+                        Diagnostic::error("A module `source` must be a literal string")
+                            .label(span_of(file, &source.value), "write source = \"./path\""),
+                    );
+                    continue;
+                };
+                if !(src.starts_with("./") || src.starts_with("../")) {
+                    diags.push(
+                        Diagnostic::error(format!("Unsupported module source \"{src}\""))
+                            .label(span_of(file, &source.value), "netform loads modules from local paths")
+                            .help("vendor the module into the project and use `source = \"./modules/NAME\"`")
+                            .code("netform::module_source"),
+                    );
+                    continue;
+                }
+                if path.len() > 16 {
+                    diags.push(
+                        Diagnostic::error("Modules nest too deeply (a module calling itself?)")
+                            .label(Some(span), "nested more than 16 levels"),
+                    );
+                    continue;
+                }
+                let parent_dir = config.module_dir(module).to_string();
+                let mut inputs = BTreeMap::new();
+                for attr in block.body.attributes() {
+                    let k = attr.key.as_str();
+                    if matches!(
+                        k,
+                        "source" | "version" | "count" | "for_each" | "depends_on" | "providers"
+                    ) {
+                        continue;
+                    }
+                    inputs.insert(
+                        k.to_string(),
+                        (
+                            attr.value.clone(),
+                            span_of(file, &attr.key).unwrap_or(span.clone()),
+                        ),
+                    );
+                }
+                let attr_expr = |k: &str| block.body.get_attribute(k).map(|a| a.value.clone());
+                config.modules.insert(
+                    key,
+                    ModuleConfig {
+                        dir: join_dir(&parent_dir, &src),
+                        path,
+                        call: ModuleCall {
+                            name,
+                            file,
+                            span,
+                            source: src,
+                            inputs,
+                            count: attr_expr("count"),
+                            for_each: attr_expr("for_each"),
+                            depends_on: attr_expr("depends_on"),
+                        },
+                        loaded: false,
+                        variables: BTreeMap::new(),
+                        locals: BTreeMap::new(),
+                        outputs: BTreeMap::new(),
+                    },
+                );
+            }
+            "data" | "moved" | "import" | "check" | "removed" => {
                 diags.push(
                     Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
                         .label(span, "not supported by this version of netform"),

@@ -819,3 +819,109 @@ pub fn variables_from(
     }
     (out, diags)
 }
+
+/// A child module instance's variables from the values its call passes (`given`): defaults,
+/// `nullable`, type conversion and validation, as for the root module.
+pub fn module_variables(
+    config: &Config,
+    m: &crate::config::ModuleConfig,
+    given: BTreeMap<String, Value>,
+) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
+    let mut out = BTreeMap::new();
+    let mut diags = Vec::new();
+    let empty_vars = BTreeMap::new();
+    let empty_locals = BTreeMap::new();
+    let empty_resources = HashMap::new();
+    let declared = |_: &crate::addr::ResourceAddress| false;
+    let default_of = |var: &crate::config::VariableConfig| -> Option<Value> {
+        let expr = var.default.as_ref()?;
+        let mut scope = Scope::new(
+            var.file,
+            &empty_vars,
+            &empty_locals,
+            &empty_resources,
+            &declared,
+            ".",
+        );
+        eval(expr, &mut scope).ok()
+    };
+    for (name, var) in &m.variables {
+        let input_span = m.call.inputs.get(name).map(|(_, s)| s.clone());
+        let value = match given.get(name) {
+            Some(Value::Null) if !var.nullable => default_of(var).unwrap_or(Value::Null),
+            Some(v) => v.clone(),
+            None => match default_of(var) {
+                Some(v) => v,
+                // Reported once, statically, by the graph.
+                None => Value::Unknown,
+            },
+        };
+        if value.is_null() && !var.nullable {
+            diags.push(
+                Diagnostic::error(format!("Invalid value for variable \"{name}\""))
+                    .label(
+                        input_span.clone().or(Some(m.call.span.clone())),
+                        "the variable is declared `nullable = false` and must not be null",
+                    )
+                    .code("netform::variable"),
+            );
+        }
+        let value = match var.type_expr.as_ref().map(crate::types::parse) {
+            Some(Ok(t)) => match crate::types::convert(value, &t) {
+                Ok(v) => v,
+                Err(msg) => {
+                    diags.push(
+                        Diagnostic::error(format!("Invalid value for input variable \"{name}\""))
+                            .detail(format!(
+                                "The module \"{}\" declares \"{name}\" as {t}.",
+                                m.call.name
+                            ))
+                            .label(input_span.clone().or(Some(m.call.span.clone())), msg)
+                            .code("netform::variable"),
+                    );
+                    Value::Unknown
+                }
+            },
+            Some(Err(msg)) => {
+                diags.push(
+                    Diagnostic::error(format!("Invalid type for variable \"{name}\"")).label(
+                        var.type_expr.as_ref().and_then(|e| span_of(var.file, e)),
+                        msg,
+                    ),
+                );
+                Value::Unknown
+            }
+            None => value,
+        };
+        out.insert(name.clone(), value);
+    }
+    for (name, var) in &m.variables {
+        for rule in &var.validations {
+            let mut scope = Scope::new(
+                rule.file,
+                &out,
+                &empty_locals,
+                &empty_resources,
+                &declared,
+                ".",
+            )
+            .with_files(config.file_source());
+            if let Ok(Value::Bool(false)) = eval(&rule.condition, &mut scope) {
+                let message = rule
+                    .error_message
+                    .as_ref()
+                    .and_then(|e| eval(e, &mut scope).ok())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "the value does not satisfy the validation rule".into());
+                diags.push(
+                    Diagnostic::error(format!("Invalid value for variable \"{name}\""))
+                        .detail(message.clone())
+                        .label(Some(rule.span.clone()), message)
+                        .label(m.call.inputs.get(name).map(|(_, s)| s.clone()), "set here")
+                        .code("netform::validation"),
+                );
+            }
+        }
+    }
+    (out, diags)
+}

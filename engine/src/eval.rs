@@ -53,6 +53,8 @@ pub struct Scope<'a> {
     /// Values of other things by root name (`module`, `data`): `module.NAME` is
     /// `extra["module"]["NAME"]`.
     pub extra: BTreeMap<String, Value>,
+    /// The module instance this expression belongs to (resource references resolve in it).
+    pub module: Vec<crate::addr::ModuleStep>,
     /// Only the variables bound here are visible (`templatefile`).
     isolated: bool,
     bindings: Vec<(String, Value)>,
@@ -79,6 +81,7 @@ impl<'a> Scope<'a> {
             count: None,
             each: None,
             extra: BTreeMap::new(),
+            module: Vec::new(),
             isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(0),
@@ -131,6 +134,7 @@ impl<'a> Scope<'a> {
             count: self.count.clone(),
             each: self.each.clone(),
             extra: self.extra.clone(),
+            module: self.module.clone(),
             isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(self.depth.get()),
@@ -489,7 +493,7 @@ fn eval_named(root: &str, name: &str, span: Option<Span>, scope: &Scope<'_>) -> 
             span,
         )),
         type_name => {
-            let addr = ResourceAddress::new(type_name, name);
+            let addr = ResourceAddress::new(type_name, name).in_module(scope.module.clone());
             if let Some(v) = scope.resources.get(&addr) {
                 return Ok(v.clone());
             }

@@ -13,19 +13,33 @@ use crate::config::Config;
 use crate::diag::{Diagnostic, Span, did_you_mean};
 use crate::refs::{self, RefTarget, Reference};
 
+/// Module names from the root (empty for the root module).
+pub type ModPath = Vec<String>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
     Resource(ResourceAddress),
-    Local(String),
-    Output(String),
+    Local(ModPath, String),
+    Output(ModPath, String),
+    /// A module call: its inputs, `count` and `for_each`.
+    Module(ModPath),
+}
+
+fn prefix(path: &[String]) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", crate::config::module_key(path))
+    }
 }
 
 impl std::fmt::Display for NodeKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NodeKind::Resource(a) => write!(f, "{a}"),
-            NodeKind::Local(n) => write!(f, "local.{n}"),
-            NodeKind::Output(n) => write!(f, "output.{n}"),
+            NodeKind::Local(p, n) => write!(f, "{}local.{n}", prefix(p)),
+            NodeKind::Output(p, n) => write!(f, "{}output.{n}", prefix(p)),
+            NodeKind::Module(p) => write!(f, "{}", crate::config::module_key(p)),
         }
     }
 }
@@ -118,53 +132,136 @@ impl DependencyGraph {
 pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
     let mut g = DependencyGraph::default();
     let mut diags = Vec::new();
+    let mut paths: Vec<ModPath> = vec![Vec::new()];
+    paths.extend(config.modules.values().map(|m| m.path.clone()));
     for r in &config.resources {
         add_node(&mut g, NodeKind::Resource(r.addr.clone()), r.span.clone());
     }
-    for l in config.locals.values() {
-        add_node(&mut g, NodeKind::Local(l.name.clone()), l.span.clone());
+    for path in &paths {
+        let (_, locals, outputs) = config.module_items(path);
+        for l in locals.values() {
+            add_node(
+                &mut g,
+                NodeKind::Local(path.clone(), l.name.clone()),
+                l.span.clone(),
+            );
+        }
+        for o in outputs.values() {
+            add_node(
+                &mut g,
+                NodeKind::Output(path.clone(), o.name.clone()),
+                o.span.clone(),
+            );
+        }
+        if let Some(m) = config.module(path) {
+            add_node(&mut g, NodeKind::Module(path.clone()), m.call.span.clone());
+        }
     }
-    for o in config.outputs.values() {
-        add_node(&mut g, NodeKind::Output(o.name.clone()), o.span.clone());
-    }
+
+    let edge = |g: &mut DependencyGraph, from: &NodeKind, to: &NodeKind| {
+        if let (Some(&a), Some(&b)) = (g.index.get(from), g.index.get(to))
+            && a != b
+            && !g.graph.contains_edge(a, b)
+        {
+            g.graph.add_edge(a, b, ());
+        }
+    };
 
     let wire = |g: &mut DependencyGraph,
                 from: &NodeKind,
+                path: &ModPath,
                 references: Vec<Reference>,
                 diags: &mut Vec<Diagnostic>| {
-        let Some(&to) = g.index.get(from) else { return };
+        let (variables, _, _) = config.module_items(path);
         for r in references {
-            let dep = match &r.target {
+            let deps: Vec<NodeKind> = match &r.target {
                 RefTarget::Var(name) => {
-                    if !config.variables.contains_key(name) {
+                    if !variables.contains_key(name) {
                         let mut d = Diagnostic::error(format!(
                             "Reference to undeclared input variable \"{name}\""
                         ))
                         .label(r.span.clone(), "not declared")
                         .code("netform::undeclared");
-                        d = match did_you_mean(name, config.variables.keys().map(String::as_str)) {
+                        d = match did_you_mean(name, variables.keys().map(String::as_str)) {
                             Some(s) => d.help(format!("did you mean `var.{s}`?")),
                             None => d.help(format!("declare it with `variable \"{name}\" {{}}`")),
                         };
                         diags.push(d);
+                        continue;
                     }
-                    continue;
+                    if path.is_empty() {
+                        continue;
+                    }
+                    vec![NodeKind::Module(path.clone())]
                 }
-                RefTarget::Local(name) => NodeKind::Local(name.clone()),
-                RefTarget::Resource(addr) => NodeKind::Resource(addr.clone()),
+                RefTarget::Local(name) => vec![NodeKind::Local(path.clone(), name.clone())],
+                RefTarget::Resource(addr) => {
+                    vec![NodeKind::Resource(addr.clone().in_module(steps(path)))]
+                }
+                RefTarget::Module(name, output) => {
+                    let mut child = path.clone();
+                    child.push(name.clone());
+                    let Some(m) = config.module(&child) else {
+                        let calls: Vec<String> = config
+                            .modules
+                            .values()
+                            .filter(|m| m.path[..m.path.len() - 1] == path[..])
+                            .map(|m| m.call.name.clone())
+                            .collect();
+                        let mut d =
+                            Diagnostic::error(format!("Reference to undeclared module \"{name}\""))
+                                .label(r.span.clone(), "no such module call")
+                                .code("netform::undeclared");
+                        if let Some(s) = did_you_mean(name, calls.iter().map(String::as_str)) {
+                            d = d.help(format!("did you mean `module.{s}`?"));
+                        }
+                        diags.push(d);
+                        continue;
+                    };
+                    match output {
+                        Some(o) if m.loaded && !m.outputs.contains_key(o) => {
+                            let mut d = Diagnostic::error("Unsupported attribute")
+                                .detail(format!(
+                                    "This object does not have an attribute named \"{o}\": module \"{name}\" declares no such output."
+                                ))
+                                .label(r.span.clone(), format!("module.{name} has no output \"{o}\""))
+                                .code("netform::undeclared");
+                            if let Some(s) = did_you_mean(o, m.outputs.keys().map(String::as_str)) {
+                                d = d.help(format!("did you mean `{s}`?"));
+                            }
+                            diags.push(d);
+                            continue;
+                        }
+                        Some(o) => vec![NodeKind::Output(child.clone(), o.clone())],
+                        None => m
+                            .outputs
+                            .keys()
+                            .map(|o| NodeKind::Output(child.clone(), o.clone()))
+                            .collect(),
+                    }
+                }
             };
-            match g.index.get(&dep) {
-                Some(&from_idx) => {
-                    if !g.graph.contains_edge(from_idx, to) {
-                        g.graph.add_edge(from_idx, to, ());
+            for dep in deps {
+                match g.index.get(&dep) {
+                    Some(&from_idx) => {
+                        if let Some(&to) = g.index.get(from)
+                            && from_idx != to
+                            && !g.graph.contains_edge(from_idx, to)
+                        {
+                            g.graph.add_edge(from_idx, to, ());
+                        } else if g.index.get(from) == Some(&from_idx) {
+                            // A direct self-reference is a cycle of one.
+                            g.graph.add_edge(from_idx, from_idx, ());
+                        }
                     }
+                    None => diags.push(undeclared(config, &dep, r.span.clone())),
                 }
-                None => diags.push(undeclared(config, &dep, r.span.clone())),
             }
         }
     };
 
     for r in &config.resources {
+        let path: ModPath = r.addr.module.iter().map(|m| m.name.clone()).collect();
         let mut found = Vec::new();
         for attr in r.body.attributes() {
             if attr.key.as_str() == "depends_on" {
@@ -178,22 +275,53 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
                 refs::in_block(block, r.file, &mut found);
             }
         }
-        wire(
-            &mut g,
-            &NodeKind::Resource(r.addr.clone()),
-            found,
-            &mut diags,
-        );
+        let node = NodeKind::Resource(r.addr.clone());
+        wire(&mut g, &node, &path, found, &mut diags);
+        if !path.is_empty() {
+            edge(&mut g, &NodeKind::Module(path.clone()), &node);
+        }
     }
-    for l in config.locals.values() {
-        let mut found = Vec::new();
-        refs::in_expr(&l.expr, l.file, &mut found);
-        wire(&mut g, &NodeKind::Local(l.name.clone()), found, &mut diags);
+    for path in &paths {
+        let (_, locals, outputs) = config.module_items(path);
+        for l in locals.values() {
+            let mut found = Vec::new();
+            refs::in_expr(&l.expr, l.file, &mut found);
+            wire(
+                &mut g,
+                &NodeKind::Local(path.clone(), l.name.clone()),
+                path,
+                found,
+                &mut diags,
+            );
+        }
+        for o in outputs.values() {
+            let mut found = Vec::new();
+            refs::in_expr(&o.expr, o.file, &mut found);
+            let node = NodeKind::Output(path.clone(), o.name.clone());
+            wire(&mut g, &node, path, found, &mut diags);
+            if !path.is_empty() {
+                edge(&mut g, &NodeKind::Module(path.clone()), &node);
+            }
+        }
     }
-    for o in config.outputs.values() {
+    for m in config.modules.values() {
+        let parent: ModPath = m.path[..m.path.len() - 1].to_vec();
+        let node = NodeKind::Module(m.path.clone());
         let mut found = Vec::new();
-        refs::in_expr(&o.expr, o.file, &mut found);
-        wire(&mut g, &NodeKind::Output(o.name.clone()), found, &mut diags);
+        for (expr, _) in m.call.inputs.values() {
+            refs::in_expr(expr, m.call.file, &mut found);
+        }
+        for e in [&m.call.count, &m.call.for_each].into_iter().flatten() {
+            refs::in_expr(e, m.call.file, &mut found);
+        }
+        if let Some(d) = &m.call.depends_on {
+            depends_on(d, m.call.file, &mut found, &mut diags);
+        }
+        wire(&mut g, &node, &parent, found, &mut diags);
+        if !parent.is_empty() {
+            edge(&mut g, &NodeKind::Module(parent.clone()), &node);
+        }
+        check_module_inputs(config, m, &mut diags);
     }
 
     // An output that shows a sensitive variable's value must say so.
@@ -241,6 +369,56 @@ pub fn refers_to_sensitive(
     })
 }
 
+fn steps(path: &[String]) -> Vec<crate::addr::ModuleStep> {
+    path.iter()
+        .map(|n| crate::addr::ModuleStep {
+            name: n.clone(),
+            key: None,
+        })
+        .collect()
+}
+
+/// A module call sets only variables its module declares, and every required one.
+fn check_module_inputs(
+    config: &Config,
+    m: &crate::config::ModuleConfig,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if !m.loaded {
+        return;
+    }
+    for (name, (_, span)) in &m.call.inputs {
+        if !m.variables.contains_key(name) {
+            let mut d = Diagnostic::error(format!("Unsupported argument \"{name}\""))
+                .detail(format!(
+                    "Module \"{}\" ({}) declares no variable named \"{name}\".",
+                    m.call.name, m.dir
+                ))
+                .label(Some(span.clone()), "not a variable of this module")
+                .code("netform::unsupported_argument");
+            if let Some(s) = did_you_mean(name, m.variables.keys().map(String::as_str)) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            diags.push(d);
+        }
+    }
+    for (name, v) in &m.variables {
+        if v.default.is_none() && !m.call.inputs.contains_key(name) {
+            diags.push(
+                Diagnostic::error(format!("Missing required argument \"{name}\""))
+                    .detail(format!(
+                        "Module \"{}\" needs a value for its variable \"{name}\", which has no default.",
+                        m.call.name
+                    ))
+                    .label(Some(m.call.span.clone()), format!("set `{name} = ...` here"))
+                    .label(Some(v.span.clone()), "declared here")
+                    .code("netform::module_input"),
+            );
+        }
+    }
+    let _ = config;
+}
+
 fn add_node(g: &mut DependencyGraph, kind: NodeKind, span: Span) {
     let idx = g.graph.add_node(Node {
         kind: kind.clone(),
@@ -269,13 +447,19 @@ fn undeclared(config: &Config, dep: &NodeKind, span: Option<Span>) -> Diagnostic
             };
             d
         }
-        NodeKind::Local(name) => {
+        NodeKind::Local(_, name) => {
             Diagnostic::error(format!("Reference to undeclared local value \"{name}\""))
                 .label(span, "no such local value")
                 .code("netform::undeclared")
         }
-        NodeKind::Output(name) => Diagnostic::error(format!("Reference to output \"{name}\""))
+        NodeKind::Output(_, name) => Diagnostic::error(format!("Reference to output \"{name}\""))
             .label(span, "outputs cannot be referenced"),
+        NodeKind::Module(p) => Diagnostic::error(format!(
+            "Reference to undeclared module \"{}\"",
+            crate::config::module_key(p)
+        ))
+        .label(span, "no such module call")
+        .code("netform::undeclared"),
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addr::{InstanceKey, ResourceAddress};
+use crate::addr::{InstanceKey, ModuleStep, ResourceAddress};
 use crate::config::Config;
 use crate::decode::{Decoded, decode_resource, eval_error};
 use crate::diag::{Diagnostic, DiagnosticsExt, Span, did_you_mean};
@@ -234,6 +234,218 @@ pub fn state_values(state: &State) -> HashMap<ResourceAddress, Value> {
     out
 }
 
+/// Where an expression of one module instance is evaluated: the instance's address, its
+/// variables and the values of its child modules (`module.NAME`).
+#[derive(Debug, Clone, Default)]
+pub struct ModuleCtx {
+    /// The module instance path with keys (empty for the root).
+    pub path: Vec<ModuleStep>,
+    pub vars: BTreeMap<String, Value>,
+    /// `{"module": {NAME: outputs-object | list | map}}`.
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl ModuleCtx {
+    fn names(&self) -> Vec<String> {
+        self.path.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+/// A scope for an expression in file `file` of the module instance `ctx`.
+fn scope_in<'a>(
+    config: &'a Config,
+    ctx: &'a ModuleCtx,
+    file: usize,
+    resources: &'a HashMap<ResourceAddress, Value>,
+    declared: &'a dyn Fn(&ResourceAddress) -> bool,
+) -> Scope<'a> {
+    let names = ctx.names();
+    let (_, locals, _) = config.module_items(&names);
+    let mut scope = Scope::new(
+        file,
+        &ctx.vars,
+        locals,
+        resources,
+        declared,
+        config.module_dir(&names),
+    )
+    .with_files(config.file_source());
+    scope.module = ctx.path.clone();
+    scope.extra = ctx.extra.clone();
+    scope
+}
+
+/// The root module's context: its variables and its child modules' outputs.
+pub fn root_ctx(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> ModuleCtx {
+    let mut ctx = ModuleCtx {
+        path: Vec::new(),
+        vars: vars.clone(),
+        extra: BTreeMap::new(),
+    };
+    if !config.modules.is_empty() {
+        ctx.extra = child_values(config, &ctx, resources, diags);
+    }
+    ctx
+}
+
+/// `{"module": ...}` for root-level evaluation (outputs recorded after apply).
+pub fn root_extra(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+) -> BTreeMap<String, Value> {
+    root_ctx(config, vars, resources, &mut Vec::new()).extra
+}
+
+/// Every instance of the module at `path` (module names; empty = the root).
+pub fn module_instances(
+    config: &Config,
+    path: &[String],
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ModuleCtx> {
+    let Some((_, parent)) = path.split_last() else {
+        return vec![root_ctx(config, vars, resources, diags)];
+    };
+    let parents = module_instances(config, parent, vars, resources, diags);
+    let mut out = Vec::new();
+    for p in &parents {
+        out.extend(child_instances(config, p, path, resources, diags));
+    }
+    out
+}
+
+/// Instances of the child module `path` under the parent instance `parent`.
+fn child_instances(
+    config: &Config,
+    parent: &ModuleCtx,
+    path: &[String],
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ModuleCtx> {
+    let Some(m) = config.module(path) else {
+        return Vec::new();
+    };
+    let instances = match expand(
+        config,
+        parent,
+        m.call.file,
+        m.call.count.as_ref(),
+        m.call.for_each.as_ref(),
+        resources,
+    ) {
+        Ok(i) => i,
+        Err(d) => {
+            diags.push(d);
+            return Vec::new();
+        }
+    };
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let mut out = Vec::new();
+    for inst in instances {
+        let mut given = BTreeMap::new();
+        {
+            let mut scope = scope_in(config, parent, m.call.file, resources, &declared)
+                .with_instance(inst.count.clone(), inst.each.clone());
+            for (name, (expr, _)) in &m.call.inputs {
+                match eval(expr, &mut scope) {
+                    Ok(v) => {
+                        given.insert(name.clone(), v);
+                    }
+                    Err(e) => {
+                        diags.push(eval_error(e));
+                        given.insert(name.clone(), Value::Unknown);
+                    }
+                }
+            }
+        }
+        let (vars, d) = crate::decode::module_variables(config, m, given);
+        diags.extend(d);
+        let mut path = parent.path.clone();
+        path.push(ModuleStep {
+            name: m.call.name.clone(),
+            key: inst.key,
+        });
+        let mut ctx = ModuleCtx {
+            path,
+            vars,
+            extra: BTreeMap::new(),
+        };
+        ctx.extra = child_values(config, &ctx, resources, diags);
+        out.push(ctx);
+    }
+    out
+}
+
+/// `{"module": {NAME: value}}` for the child calls of the module instance `ctx`: an object of
+/// outputs per instance; a list (count) or map (for_each) of them.
+fn child_values(
+    config: &Config,
+    ctx: &ModuleCtx,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Value> {
+    let names = ctx.names();
+    let mut modules = BTreeMap::new();
+    for m in config.modules.values() {
+        if m.path.len() != names.len() + 1 || m.path[..names.len()] != names[..] {
+            continue;
+        }
+        let children = child_instances(config, ctx, &m.path, resources, diags);
+        let declared = |a: &ResourceAddress| config.resource(a).is_some();
+        let mut values = Vec::new();
+        for child in &children {
+            let mut outs = BTreeMap::new();
+            for o in m.outputs.values() {
+                let mut scope = scope_in(config, child, o.file, resources, &declared);
+                match eval(&o.expr, &mut scope) {
+                    Ok(v) => {
+                        outs.insert(o.name.clone(), v);
+                    }
+                    Err(e) => {
+                        diags.push(eval_error(e));
+                        outs.insert(o.name.clone(), Value::Unknown);
+                    }
+                }
+            }
+            let key = child.path.last().and_then(|s| s.key.clone());
+            values.push((key, Value::Object(outs)));
+        }
+        let repetition = if m.call.count.is_some() {
+            Some("list")
+        } else if m.call.for_each.is_some() {
+            Some("map")
+        } else {
+            None
+        };
+        modules.insert(m.call.name.clone(), aggregate(repetition, values));
+    }
+    let mut extra = BTreeMap::new();
+    if !modules.is_empty() {
+        extra.insert("module".to_string(), Value::Object(modules));
+    }
+    extra
+}
+
+/// The context of the module instance `path` (with keys), if it exists.
+fn ctx_of(
+    config: &Config,
+    path: &[ModuleStep],
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+) -> Option<ModuleCtx> {
+    let names: Vec<String> = path.iter().map(|s| s.name.clone()).collect();
+    module_instances(config, &names, vars, resources, &mut Vec::new())
+        .into_iter()
+        .find(|c| c.path == path)
+}
+
 /// One instance of a resource block: its key and its `count` / `each` bindings.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -251,17 +463,14 @@ fn obj(pairs: Vec<(&str, Value)>) -> Value {
 #[allow(clippy::result_large_err)]
 pub fn expand(
     config: &Config,
+    ctx: &ModuleCtx,
     file: usize,
     count: Option<&hcl_edit::expr::Expression>,
     for_each: Option<&hcl_edit::expr::Expression>,
-    vars: &BTreeMap<String, Value>,
     resources: &HashMap<ResourceAddress, Value>,
-    extra: &BTreeMap<String, Value>,
 ) -> Result<Vec<Instance>, Diagnostic> {
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
-    let mut scope = Scope::new(file, vars, &config.locals, resources, &declared, ".")
-        .with_files(config.file_source());
-    scope.extra = extra.clone();
+    let mut scope = scope_in(config, ctx, file, resources, &declared);
     if let Some(expr) = count {
         let span = crate::config::span_of(file, expr);
         let v = eval(expr, &mut scope).map_err(eval_error)?;
@@ -367,8 +576,8 @@ pub fn expand(
 /// The `count`/`each` bindings of the instance `addr` (re-evaluating `for_each`).
 fn instance_binding(
     config: &Config,
+    ctx: &ModuleCtx,
     addr: &ResourceAddress,
-    vars: &BTreeMap<String, Value>,
     resources: &HashMap<ResourceAddress, Value>,
 ) -> (Option<Value>, Option<Value>) {
     let Some(rc) = config.resource(addr) else {
@@ -378,18 +587,10 @@ fn instance_binding(
         None => (None, None),
         Some(InstanceKey::Int(i)) => (Some(obj(vec![("index", Value::Number(*i as f64))])), None),
         Some(InstanceKey::Str(k)) => {
-            let found = expand(
-                config,
-                rc.file,
-                None,
-                rc.for_each.as_ref(),
-                vars,
-                resources,
-                &BTreeMap::new(),
-            )
-            .ok()
-            .and_then(|all| all.into_iter().find(|i| i.key == addr.key))
-            .and_then(|i| i.each);
+            let found = expand(config, ctx, rc.file, None, rc.for_each.as_ref(), resources)
+                .ok()
+                .and_then(|all| all.into_iter().find(|i| i.key == addr.key))
+                .and_then(|i| i.each);
             (
                 None,
                 Some(found.unwrap_or_else(|| {
@@ -404,7 +605,7 @@ fn instance_binding(
 }
 
 /// Decode and validate one resource instance's configuration with `resources` as the values
-/// it can see.
+/// it can see (`vars` are the root module's).
 pub fn decode_config(
     config: &Config,
     addr: &ResourceAddress,
@@ -413,26 +614,25 @@ pub fn decode_config(
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Decoded> {
-    let (count, each) = instance_binding(config, addr, vars, resources);
-    decode_instance(config, addr, count, each, schema, vars, resources, diags)
+    let ctx = ctx_of(config, &addr.module, vars, resources)?;
+    let (count, each) = instance_binding(config, &ctx, addr, resources);
+    decode_instance(config, &ctx, addr, count, each, schema, resources, diags)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn decode_instance(
     config: &Config,
+    ctx: &ModuleCtx,
     addr: &ResourceAddress,
     count: Option<Value>,
     each: Option<Value>,
     schema: &Schema,
-    vars: &BTreeMap<String, Value>,
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Decoded> {
     let rc = config.resource(addr)?;
     let declared = |a: &ResourceAddress| config.resource(a).is_some();
-    let mut scope = Scope::new(rc.file, vars, &config.locals, resources, &declared, ".")
-        .with_files(config.file_source())
-        .with_instance(count, each);
+    let mut scope = scope_in(config, ctx, rc.file, resources, &declared).with_instance(count, each);
     Some(decode_resource(
         &addr.type_name,
         schema,
@@ -510,48 +710,58 @@ pub fn plan(
         planned: HashMap::new(),
     };
 
+    // Module instances that exist in the configuration.
+    let mut live_modules: std::collections::BTreeSet<Vec<ModuleStep>> =
+        std::collections::BTreeSet::new();
     if !options.destroy {
         for addr in graph.resources_in_order() {
             let Some(rc) = config.resource(addr) else {
                 continue;
             };
-            let instances = match expand(
-                config,
-                rc.file,
-                rc.count.as_ref(),
-                rc.for_each.as_ref(),
-                vars,
-                &planned_values,
-                &BTreeMap::new(),
-            ) {
-                Ok(i) => i,
-                Err(d) => {
-                    diags.push(d);
-                    planned_values.insert(addr.clone(), Value::Unknown);
-                    continue;
-                }
-            };
-            let mut values: Vec<(Option<InstanceKey>, Value)> = Vec::new();
-            for inst in instances {
-                let iaddr = addr.clone().with_key(inst.key.clone());
-                expanded.insert(iaddr.clone());
-                let value = plan_instance(
+            let names: Vec<String> = addr.module.iter().map(|m| m.name.clone()).collect();
+            for ctx in module_instances(config, &names, vars, &planned_values, &mut diags) {
+                live_modules.insert(ctx.path.clone());
+                let base = ResourceAddress {
+                    module: ctx.path.clone(),
+                    ..addr.clone()
+                };
+                let instances = match expand(
                     config,
-                    rc,
-                    &iaddr,
-                    inst,
-                    graph,
-                    vars,
-                    refreshed,
-                    provider,
+                    &ctx,
+                    rc.file,
+                    rc.count.as_ref(),
+                    rc.for_each.as_ref(),
                     &planned_values,
-                    &mut world,
-                    &mut changes,
-                    &mut diags,
-                );
-                values.push((iaddr.key, value));
+                ) {
+                    Ok(i) => i,
+                    Err(d) => {
+                        diags.push(d);
+                        planned_values.insert(base, Value::Unknown);
+                        continue;
+                    }
+                };
+                let mut values: Vec<(Option<InstanceKey>, Value)> = Vec::new();
+                for inst in instances {
+                    let iaddr = base.clone().with_key(inst.key.clone());
+                    expanded.insert(iaddr.clone());
+                    let value = plan_instance(
+                        config,
+                        rc,
+                        &ctx,
+                        &iaddr,
+                        inst,
+                        graph,
+                        refreshed,
+                        provider,
+                        &planned_values,
+                        &mut world,
+                        &mut changes,
+                        &mut diags,
+                    );
+                    values.push((iaddr.key, value));
+                }
+                planned_values.insert(base, aggregate(rc.repetition(), values));
             }
-            planned_values.insert(addr.clone(), aggregate(rc.repetition(), values));
         }
 
         // Checks that span resources.
@@ -599,7 +809,23 @@ pub fn plan(
             None
         } else {
             Some(match config.resource(&addr).map(|rc| rc.repetition()) {
+                None if !addr.module.is_empty()
+                    && config
+                        .module(
+                            &addr
+                                .module
+                                .iter()
+                                .map(|m| m.name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .is_none() =>
+                {
+                    "delete_because_no_module"
+                }
                 None => "delete_because_no_resource_config",
+                Some(_) if !addr.module.is_empty() && !live_modules.contains(&addr.module) => {
+                    "delete_because_no_module"
+                }
                 Some(Some("list")) if matches!(addr.key, Some(InstanceKey::Int(_))) => {
                     "delete_because_count_index"
                 }
@@ -634,16 +860,9 @@ pub fn plan(
     let mut outputs = BTreeMap::new();
     if !options.destroy {
         let declared = |a: &ResourceAddress| config.resource(a).is_some();
+        let root = root_ctx(config, vars, &planned_values, &mut diags);
         for o in config.outputs.values() {
-            let mut scope = Scope::new(
-                o.file,
-                vars,
-                &config.locals,
-                &planned_values,
-                &declared,
-                ".",
-            )
-            .with_files(config.file_source());
+            let mut scope = scope_in(config, &root, o.file, &planned_values, &declared);
             match eval(&o.expr, &mut scope) {
                 Ok(v) => {
                     outputs.insert(
@@ -659,6 +878,17 @@ pub fn plan(
         }
     }
 
+    // Module contexts are evaluated lazily, once per dependent: report each finding once.
+    let mut seen = Vec::new();
+    diags.retain(|d| {
+        let key = (d.summary.clone(), d.labels.first().map(|l| l.span.clone()));
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
     if diags.has_errors() {
         return (None, diags);
     }
@@ -699,10 +929,17 @@ fn aggregate(repetition: Option<&str>, values: Vec<(Option<InstanceKey>, Value)>
 /// Dependencies name resources; operations wait for instances. Replace each dependency by
 /// every instance of that resource the plan has.
 fn expand_dependencies(changes: &mut [PlannedChange]) {
+    let static_of = |a: &ResourceAddress| {
+        let mut r = a.resource();
+        for m in &mut r.module {
+            m.key = None;
+        }
+        r
+    };
     let mut instances: HashMap<ResourceAddress, Vec<ResourceAddress>> = HashMap::new();
     for c in changes.iter() {
         instances
-            .entry(c.addr.resource())
+            .entry(static_of(&c.addr))
             .or_default()
             .push(c.addr.clone());
     }
@@ -712,7 +949,7 @@ fn expand_dependencies(changes: &mut [PlannedChange]) {
             .iter()
             .flat_map(|d| {
                 instances
-                    .get(&d.resource())
+                    .get(&static_of(d))
                     .cloned()
                     .unwrap_or_else(|| vec![d.clone()])
             })
@@ -729,10 +966,10 @@ fn expand_dependencies(changes: &mut [PlannedChange]) {
 fn plan_instance(
     config: &Config,
     rc: &crate::config::ResourceConfig,
+    ctx: &ModuleCtx,
     addr: &ResourceAddress,
     inst: Instance,
     graph: &DependencyGraph,
-    vars: &BTreeMap<String, Value>,
     refreshed: &State,
     provider: &dyn Provider,
     planned_values: &HashMap<ResourceAddress, Value>,
@@ -757,11 +994,11 @@ fn plan_instance(
     let before_errors = diags.iter().filter(|d| d.is_error()).count();
     let Some(decoded) = decode_instance(
         config,
+        ctx,
         addr,
         inst.count,
         inst.each,
         &rt.schema,
-        vars,
         planned_values,
         diags,
     ) else {
@@ -819,10 +1056,7 @@ fn plan_instance(
         after: Some(response.planned.clone()),
         reason: (action.is_replace()).then_some("replace_because_cannot_update"),
         replace: response.replace,
-        dependencies: graph
-            .resource_dependencies(&addr.resource())
-            .into_iter()
-            .collect(),
+        dependencies: graph.resource_dependencies(&rc.addr).into_iter().collect(),
         deferred: response.deferred,
     });
     response.planned

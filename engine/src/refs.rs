@@ -13,6 +13,8 @@ pub enum RefTarget {
     Var(String),
     Local(String),
     Resource(ResourceAddress),
+    /// `module.NAME.OUTPUT` (or the whole `module.NAME`).
+    Module(String, Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +149,15 @@ fn walk(expr: &Expression, file: usize, bound: &mut Vec<String>, out: &mut Vec<R
             let target = match root_name {
                 "var" => RefTarget::Var(attr.as_str().to_string()),
                 "local" => RefTarget::Local(attr.as_str().to_string()),
-                "path" | "terraform" | "count" | "each" | "self" | "data" | "module" => return,
+                "module" => RefTarget::Module(
+                    attr.as_str().to_string(),
+                    t.operators.iter().skip(1).find_map(|o| match o.value() {
+                        TraversalOperator::GetAttr(a) => Some(a.as_str().to_string()),
+                        TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) => None,
+                        _ => None,
+                    }),
+                ),
+                "path" | "terraform" | "count" | "each" | "self" | "data" => return,
                 type_name => RefTarget::Resource(ResourceAddress::new(type_name, attr.as_str())),
             };
             out.push(Reference { target, span });

@@ -1,0 +1,206 @@
+//! Local modules: inputs, outputs, count/for_each on calls, nesting, module addresses in plans
+//! and state.
+
+mod common;
+
+use common::{Emulator, Project};
+
+const ROOT: &str = r#"
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-mod"
+  location = "westeurope"
+}
+
+module "hub" {
+  source         = "./modules/network"
+  name           = "hub"
+  resource_group = azurerm_resource_group.rg.name
+  location       = azurerm_resource_group.rg.location
+  address_space  = "10.70.0.0/16"
+}
+
+module "spoke" {
+  source = "./modules/network"
+  for_each = {
+    app = "10.71.0.0/16"
+    db  = "10.72.0.0/16"
+  }
+  name           = each.key
+  resource_group = azurerm_resource_group.rg.name
+  location       = azurerm_resource_group.rg.location
+  address_space  = each.value
+}
+
+output "hub_vnet" {
+  value = module.hub.vnet_name
+}
+
+output "spoke_subnets" {
+  value = { for k, m in module.spoke : k => m.subnet_prefix }
+}
+"#;
+
+const NETWORK: &str = r#"
+variable "name" {
+  type = string
+}
+
+variable "resource_group" {
+  type = string
+}
+
+variable "location" {
+  type = string
+}
+
+variable "address_space" {
+  type = string
+  validation {
+    condition     = can(cidrnetmask(var.address_space))
+    error_message = "address_space must be an IPv4 CIDR block."
+  }
+}
+
+resource "azurerm_virtual_network" "this" {
+  name                = "vnet-${var.name}"
+  location            = var.location
+  resource_group_name = var.resource_group
+  address_space       = [var.address_space]
+}
+
+module "subnets" {
+  source         = "./subnets"
+  count          = 1
+  resource_group = var.resource_group
+  vnet_name      = azurerm_virtual_network.this.name
+  prefix         = cidrsubnet(var.address_space, 8, 1)
+}
+
+output "vnet_name" {
+  value = azurerm_virtual_network.this.name
+}
+
+output "subnet_prefix" {
+  value = module.subnets[0].prefix
+}
+"#;
+
+const SUBNETS: &str = r#"
+variable "resource_group" {}
+variable "vnet_name" {}
+variable "prefix" {}
+
+resource "azurerm_subnet" "main" {
+  name                 = "snet-main"
+  resource_group_name  = var.resource_group
+  virtual_network_name = var.vnet_name
+  address_prefixes     = [var.prefix]
+}
+
+output "prefix" {
+  value = azurerm_subnet.main.address_prefixes[0]
+}
+"#;
+
+fn project() -> Project {
+    let p = Project::from_files(&[("main.tf", ROOT)]);
+    std::fs::create_dir_all(p.path().join("modules/network/subnets")).expect("mkdir");
+    p.write("modules/network/main.tf", NETWORK);
+    p.write("modules/network/subnets/main.tf", SUBNETS);
+    p
+}
+
+#[test]
+fn modules_plan_and_apply_with_module_addresses() {
+    let emu = Emulator::start();
+    let p = project();
+    let v = p.run_env(None, &["validate"], &[]).ok();
+    assert!(v.stdout.contains("valid"), "{}", v.stdout);
+    let plan = p.run(&emu, &["plan"]).ok();
+    for addr in [
+        "module.hub.azurerm_virtual_network.this",
+        "module.spoke[\"app\"].azurerm_virtual_network.this",
+        "module.spoke[\"db\"].module.subnets[0].azurerm_subnet.main",
+    ] {
+        assert!(plan.stdout.contains(addr), "{addr}:\n{}", plan.stdout);
+    }
+    assert!(plan.stdout.contains("7 to add"), "{}", plan.stdout);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.state();
+    let modules: Vec<String> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["module"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        modules.contains(&"module.spoke[\"db\"].module.subnets[0]".to_string()),
+        "{modules:?}"
+    );
+    assert_eq!(state["outputs"]["hub_vnet"]["value"], "vnet-hub");
+    assert_eq!(
+        state["outputs"]["spoke_subnets"]["value"],
+        serde_json::json!({"app": "10.71.1.0/24", "db": "10.72.1.0/24"})
+    );
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    // Dropping one instance of the module call destroys only its resources.
+    p.write("main.tf", &ROOT.replace("    db  = \"10.72.0.0/16\"\n", ""));
+    let run = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(
+        run.stdout.contains("0 added, 0 changed, 2 destroyed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!emu.resources().iter().any(|id| id.contains("vnet-db")));
+}
+
+#[test]
+fn module_inputs_are_checked() {
+    let p = project();
+    p.write(
+        "main.tf",
+        &ROOT.replace(
+            "  address_space  = \"10.70.0.0/16\"\n",
+            "  address_space  = \"nope\"\n  address_spce = 1\n",
+        ),
+    );
+    let emu = Emulator::start();
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("Unsupported argument \"address_spce\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `address_space`?"),
+        "{}",
+        run.stderr
+    );
+    p.write(
+        "main.tf",
+        &ROOT.replace(
+            "  address_space  = \"10.70.0.0/16\"\n",
+            "  address_space  = \"nope\"\n",
+        ),
+    );
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("address_space must be an IPv4 CIDR block."),
+        "{}",
+        run.stderr
+    );
+    p.write("main.tf", &ROOT.replace("  location       = azurerm_resource_group.rg.location\n  address_space  = \"10.70.0.0/16\"\n", ""));
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("Missing required argument \"location\""),
+        "{}",
+        run.stderr
+    );
+}
