@@ -120,7 +120,11 @@ pub async fn make_plan(
             eprintln!("warning: --target {t} matches no resource in the plan");
         }
         targeting::apply_replace(&mut plan, &args.replace, provider.as_ref())?;
-        netform_engine::cascade::cascade_replacements(&mut plan, &project.config, provider.as_ref());
+        netform_engine::cascade::cascade_replacements(
+            &mut plan,
+            &project.config,
+            provider.as_ref(),
+        );
     }
     let mode = PlanMode {
         refresh_only: args.refresh_only,
@@ -198,6 +202,12 @@ pub async fn plan_for_apply(
 ) -> Result<Option<SavedPlan>, String> {
     let saved = match &args.plan_file {
         Some(file) => {
+            let c = &args.common;
+            if c.refresh_only || !c.targets.is_empty() || !c.replace.is_empty() {
+                return Err(
+                    "a saved plan is applied as it is: give --refresh-only, --target and --replace to `netform plan --out` instead".into(),
+                );
+            }
             let saved = read_plan(&resolve(ctx, file))?;
             let hash = planfile::config_hash(&project.config.sources);
             planfile::check_applicable(&saved, &state, &hash).map_err(|e| e.to_string())?;

@@ -103,13 +103,27 @@ impl SavedPlan {
             .unwrap_or(&[])
     }
 
-    /// True when applying would change anything: remote objects, or state (refresh-only drift).
+    /// True when applying would change anything: remote objects, output values, or state
+    /// (refresh-only drift). This is what `plan --detailed-exitcode` reports as 2.
     pub fn has_changes(&self) -> bool {
         if self.mode.refresh_only {
             !self.drift.is_empty()
         } else {
-            self.plan.has_changes()
+            self.plan.has_changes() || self.outputs_change()
         }
+    }
+
+    /// True when an output value would be added, changed or removed.
+    pub fn outputs_change(&self) -> bool {
+        let prior = &self.prior_state.outputs;
+        if self.plan.destroy {
+            return !prior.is_empty();
+        }
+        prior.keys().any(|k| !self.plan.outputs.contains_key(k))
+            || self.plan.outputs.iter().any(|(k, o)| match prior.get(k) {
+                None => true,
+                Some(p) => Value::from_json(&p.value) != o.value || p.sensitive != o.sensitive,
+            })
     }
 }
 

@@ -219,6 +219,16 @@ pub fn render(saved: &SavedPlan, provider: &dyn Provider, style: Style) -> Strin
             }
         }
     }
+    if changes.is_empty() && deferred.is_empty() {
+        // Only outputs change, as Terraform words it.
+        out.push_str("Changes to Outputs:\n");
+        for line in outputs {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push_str("\nYou can apply this plan to save these new output values to the netform state,\nwithout changing any real infrastructure.\n");
+        render_targeting(&mut out, saved, style);
+        return out;
+    }
     let (add, change, destroy) = plan.counts();
     let _ = writeln!(
         out,
