@@ -391,6 +391,35 @@ fn vpn_failover_review_cycle() {
     );
 }
 
+/// Every example architecture's first plan, in every renderer.
+#[test]
+fn every_example_architecture_in_every_renderer() {
+    let emu = Emulator::start();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("examples")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    for name in names {
+        let p = Project::from_example(&name);
+        let run = p.run(&emu, &["plan", "--out", "first.tfplan"]);
+        assert_eq!(run.code, 0, "examples/{name}: {}", code(&run));
+        let slug = name.replace('-', "_");
+        let human = p.run(&emu, &["show", "first.tfplan"]).ok();
+        let json = p.run(&emu, &["show", "--json", "first.tfplan"]).ok();
+        let md = p.run(&emu, &["show", "--markdown", "first.tfplan"]).ok();
+        snap(&format!("example_{slug}_plan"), &human.stdout);
+        snap(&format!("example_{slug}_json"), &json.stdout);
+        snap(&format!("example_{slug}_markdown"), &md.stdout);
+        let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json plan");
+        assert_eq!(v["format_version"], "1.2", "examples/{name}");
+    }
+}
+
 #[test]
 fn a_saved_plan_carries_its_variables_to_apply() {
     let emu = Emulator::start();
