@@ -940,7 +940,7 @@ pub fn fmt_value(v: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::PlannedOutput;
     use crate::provider::{
@@ -950,7 +950,7 @@ mod tests {
     use crate::schema::{AttrSchema, AttrType, ResourceType, Timeouts};
     use std::collections::BTreeMap;
 
-    struct Fake(Vec<ResourceType>);
+    pub(crate) struct Fake(pub(crate) Vec<ResourceType>);
 
     #[async_trait::async_trait]
     impl Provider for Fake {
@@ -1003,7 +1003,7 @@ mod tests {
         }
     }
 
-    fn provider() -> Fake {
+    pub(crate) fn provider() -> Fake {
         let schema = Schema::new()
             .attr("id", AttrSchema::computed(AttrType::String))
             .attr("name", AttrSchema::required(AttrType::String).force_new())

@@ -837,3 +837,94 @@ fn collect_sensitive(
         *i += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ReplaceCause;
+    use crate::render::tests::provider;
+
+    fn saved() -> SavedPlan {
+        let mut after = std::collections::BTreeMap::new();
+        after.insert("id".to_string(), Value::Unknown);
+        after.insert("name".to_string(), Value::from("b"));
+        after.insert("secret".to_string(), Value::from("hunter2"));
+        after.insert("script".to_string(), Value::from("from-a-sensitive-var"));
+        let change = PlannedChange {
+            addr: ResourceAddress::new("thing", "a"),
+            action: Action::DeleteThenCreate,
+            before: Some(json!({"id": "/x/a", "name": "a", "secret": "old", "script": "s"})),
+            after: Some(Value::Object(after)),
+            replace: vec![ReplaceCause {
+                path: vec!["name".into()],
+                reason: "immutable".into(),
+            }],
+            dependencies: Vec::new(),
+            deferred: None,
+            reason: Some("replace_because_cannot_update"),
+        };
+        let plan = crate::plan::Plan {
+            changes: vec![change],
+            outputs: BTreeMap::new(),
+            prior_lineage: None,
+            prior_serial: 0,
+            destroy: false,
+            warnings: Vec::new(),
+        };
+        let mut saved = SavedPlan::bare(plan);
+        saved.sensitive_paths.insert(
+            ResourceAddress::new("thing", "a"),
+            vec![vec!["script".into()]],
+        );
+        saved
+    }
+
+    #[test]
+    fn change_representation_redacts_and_mirrors_like_terraform() {
+        let text = render(&saved(), &provider());
+        assert!(!text.contains("hunter2") && !text.contains("from-a-sensitive-var"));
+        assert!(!text.contains("\"old\""));
+        let doc: J = serde_json::from_str(&text).expect("json");
+        let rc = &doc["resource_changes"][0];
+        assert_eq!(rc["change"]["actions"], json!(["delete", "create"]));
+        assert_eq!(rc["action_reason"], "replace_because_cannot_update");
+        assert_eq!(rc["change"]["replace_paths"], json!([["name"]]));
+        assert_eq!(rc["change"]["after_unknown"], json!({"id": true}));
+        assert_eq!(rc["change"]["after"]["secret"], J::Null);
+        assert_eq!(rc["change"]["after_sensitive"]["secret"], true);
+        assert_eq!(rc["change"]["after_sensitive"]["script"], true);
+        assert_eq!(rc["change"]["before_sensitive"]["secret"], true);
+        assert!(
+            rc["change"]["after"].get("id").is_none(),
+            "unknowns are omitted"
+        );
+        assert_eq!(doc["format_version"], "1.2");
+        assert_eq!(render(&saved(), &provider()), text, "deterministic");
+    }
+
+    #[test]
+    fn sensitive_paths_follow_sensitive_variables() {
+        let src = "variable \"psk\" {\n  sensitive = true\n  default = \"x\"\n}\nresource \"thing\" \"a\" {\n  name = \"a\"\n  secret = \"${var.psk}-1\"\n  block {\n    key = var.psk\n  }\n}\n";
+        let (config, _) = crate::config::load(vec![SourceFile {
+            name: "main.tf".into(),
+            text: src.into(),
+        }]);
+        let paths = sensitive_paths(&config);
+        let got = paths
+            .get(&ResourceAddress::new("thing", "a"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            got,
+            vec![
+                vec!["secret".to_string()],
+                vec!["block".to_string(), "0".to_string(), "key".to_string()]
+            ]
+        );
+        let conf = configuration(&config, "registry.terraform.io/hashicorp/fake");
+        let exprs = &conf["root_module"]["resources"][0]["expressions"];
+        assert_eq!(exprs["name"], json!({"constant_value": "a"}));
+        assert_eq!(exprs["secret"], json!({"references": ["var.psk"]}));
+        assert!(conf["root_module"]["variables"]["psk"]["default"].is_null());
+    }
+}
