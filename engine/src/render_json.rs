@@ -414,24 +414,44 @@ fn resource_values(
     (addr.module_path(), J::Object(out))
 }
 
-/// `root_module` with `resources` and `child_modules` (grouped by module path).
+/// `root_module` with `resources` and `child_modules`, nested by module path as Terraform
+/// nests them (`module.a.module.b` under `module.a`).
 fn module_tree(resources: Vec<(String, J)>) -> J {
     let mut by_module: BTreeMap<String, Vec<J>> = BTreeMap::new();
     for (module, r) in resources {
+        let mut path = module.clone();
+        while !path.is_empty() {
+            path = parent_module(&path).to_string();
+            by_module.entry(path.clone()).or_default();
+        }
         by_module.entry(module).or_default().push(r);
     }
-    let mut root = Map::new();
-    if let Some(rs) = by_module.remove("") {
-        root.insert("resources".into(), J::Array(rs));
+    module_node(&mut by_module, "")
+}
+
+fn parent_module(path: &str) -> &str {
+    path.rfind(".module.").map(|i| &path[..i]).unwrap_or("")
+}
+
+fn module_node(by_module: &mut BTreeMap<String, Vec<J>>, path: &str) -> J {
+    let mut node = Map::new();
+    let resources = by_module.remove(path).unwrap_or_default();
+    if !resources.is_empty() {
+        node.insert("resources".into(), J::Array(resources));
     }
-    if !by_module.is_empty() {
-        let children: Vec<J> = by_module
-            .into_iter()
-            .map(|(m, rs)| json!({"resources": rs, "address": m}))
-            .collect();
-        root.insert("child_modules".into(), J::Array(children));
+    if !path.is_empty() {
+        node.insert("address".into(), json!(path));
     }
-    J::Object(root)
+    let children: Vec<String> = by_module
+        .keys()
+        .filter(|k| !k.is_empty() && parent_module(k) == path)
+        .cloned()
+        .collect();
+    if !children.is_empty() {
+        let nodes: Vec<J> = children.iter().map(|c| module_node(by_module, c)).collect();
+        node.insert("child_modules".into(), J::Array(nodes));
+    }
+    J::Object(node)
 }
 
 fn state_resources(ctx: &Ctx<'_>, state: &crate::state::State) -> Vec<(String, J)> {
@@ -900,6 +920,28 @@ mod tests {
         );
         assert_eq!(doc["format_version"], "1.2");
         assert_eq!(render(&saved(), &provider()), text, "deterministic");
+    }
+
+    #[test]
+    fn child_modules_nest_by_path() {
+        let tree = module_tree(vec![
+            ("".into(), json!("root")),
+            ("module.a.module.b".into(), json!("ab")),
+            ("module.a".into(), json!("a")),
+            ("module.c[\"k\"]".into(), json!("c")),
+        ]);
+        assert_eq!(
+            tree,
+            json!({
+                "resources": ["root"],
+                "child_modules": [
+                    {"resources": ["a"], "address": "module.a", "child_modules": [
+                        {"resources": ["ab"], "address": "module.a.module.b"}
+                    ]},
+                    {"resources": ["c"], "address": "module.c[\"k\"]"}
+                ]
+            })
+        );
     }
 
     #[test]
