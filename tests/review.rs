@@ -3,7 +3,10 @@
 //! refusal, --detailed-exitcode, drift and --refresh-only, --target and --replace.
 //!
 //! Snapshots are normalised (GUIDs, etags and emulator-assigned IPs), so they are the same on
-//! every run. Under CI=true a missing snapshot fails: commit the `.snap` files.
+//! every run. Under CI=true a missing snapshot fails: commit the `.snap` files. After an
+//! intended change to a renderer, the planner, a provider schema or an example, refresh them
+//! with `INSTA_UPDATE=always cargo nextest run -p netform --test review` and review
+//! `git diff tests/snapshots` like any other change.
 
 mod common;
 
