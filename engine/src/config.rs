@@ -30,6 +30,88 @@ pub struct ResourceConfig {
     pub count: Option<Expression>,
     /// `for_each = map or set`: instances `addr["key"]`.
     pub for_each: Option<Expression>,
+    pub lifecycle: Lifecycle,
+}
+
+/// A resource's `lifecycle` block.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    pub span: Option<Span>,
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    /// `ignore_changes = all`.
+    pub ignore_all: bool,
+    /// Top-level attribute names of `ignore_changes = [a, b]`.
+    pub ignore_changes: Vec<String>,
+    pub preconditions: Vec<CheckRule>,
+    pub postconditions: Vec<CheckRule>,
+}
+
+fn lifecycle(file: usize, body: &Body, diags: &mut Vec<Diagnostic>) -> Lifecycle {
+    let mut out = Lifecycle::default();
+    let Some(block) = body.blocks().find(|b| b.ident.as_str() == "lifecycle") else {
+        return out;
+    };
+    out.span = span_of(file, &block.ident);
+    check_names(
+        file,
+        &block.body,
+        &[
+            "prevent_destroy",
+            "create_before_destroy",
+            "ignore_changes",
+            "replace_triggered_by",
+        ],
+        &["precondition", "postcondition"],
+        "lifecycle",
+        diags,
+    );
+    let flag = |k: &str, diags: &mut Vec<Diagnostic>| -> bool {
+        match block.body.get_attribute(k).map(|a| &a.value) {
+            None => false,
+            Some(Expression::Bool(b)) => *b.value(),
+            Some(other) => {
+                diags.push(
+                    Diagnostic::error(format!("`{k}` must be a literal true or false"))
+                        .label(span_of(file, other), "expressions are not allowed here"),
+                );
+                false
+            }
+        }
+    };
+    out.prevent_destroy = flag("prevent_destroy", diags);
+    out.create_before_destroy = flag("create_before_destroy", diags);
+    match block.body.get_attribute("ignore_changes").map(|a| &a.value) {
+        None => {}
+        Some(Expression::Variable(v)) if v.as_str() == "all" => out.ignore_all = true,
+        Some(Expression::Array(items)) => {
+            for item in items.iter() {
+                let name = match item {
+                    Expression::Variable(v) => Some(v.as_str().to_string()),
+                    Expression::Traversal(t) => match &t.expr {
+                        Expression::Variable(v) => Some(v.as_str().to_string()),
+                        _ => None,
+                    },
+                    Expression::String(s) => Some(s.value().to_string()),
+                    _ => None,
+                };
+                match name {
+                    Some(n) => out.ignore_changes.push(n),
+                    None => diags.push(Diagnostic::error("Invalid `ignore_changes` entry").label(
+                        span_of(file, item),
+                        "expected an attribute name such as tags",
+                    )),
+                }
+            }
+        }
+        Some(other) => diags.push(
+            Diagnostic::error("`ignore_changes` must be a list of attribute names or `all`")
+                .label(span_of(file, other), "write ignore_changes = [tags] or all"),
+        ),
+    }
+    out.preconditions = check_rules(file, &block.body, "precondition", diags);
+    out.postconditions = check_rules(file, &block.body, "postcondition", diags);
+    out
 }
 
 impl ResourceConfig {
@@ -467,6 +549,7 @@ fn load_body(
                     body: block.body.clone(),
                     count,
                     for_each,
+                    lifecycle: lifecycle(file, &block.body, diags),
                 });
             }
             "variable" => {

@@ -835,6 +835,11 @@ pub fn plan(
                 Some(_) => "delete_because_wrong_repetition",
             })
         };
+        if let Some(rc) = config.resource(&addr)
+            && rc.lifecycle.prevent_destroy
+        {
+            diags.push(prevent_destroy_error(&addr, rc));
+        }
         let inst = refreshed.get(&addr);
         changes.push(PlannedChange {
             addr: addr.clone(),
@@ -961,6 +966,52 @@ fn expand_dependencies(changes: &mut [PlannedChange]) {
     }
 }
 
+fn prevent_destroy_error(addr: &ResourceAddress, rc: &crate::config::ResourceConfig) -> Diagnostic {
+    Diagnostic::error("Instance cannot be destroyed")
+        .detail(format!(
+            "Resource {addr} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed. To avoid this error and continue with the plan, either disable lifecycle.prevent_destroy or reduce the scope of the plan using --target."
+        ))
+        .label(rc.lifecycle.span.clone().or(Some(rc.span.clone())), "prevent_destroy is set here")
+        .code("netform::prevent_destroy")
+}
+
+/// A precondition or postcondition: false is an error with its message; unknown passes
+/// (it is checked again when the value is known).
+fn check_rule(
+    addr: &ResourceAddress,
+    rule: &crate::config::CheckRule,
+    kind: &str,
+    scope: &mut Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match eval(&rule.condition, scope) {
+        Ok(Value::Bool(false)) => {
+            let message = rule
+                .error_message
+                .as_ref()
+                .and_then(|e| eval(e, scope).ok())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("the {kind} failed"));
+            diags.push(
+                Diagnostic::error(format!("Resource {kind} failed"))
+                    .detail(format!(
+                        "{message}\n\nThis was checked by the {kind} of {addr}."
+                    ))
+                    .label(Some(rule.span.clone()), message)
+                    .code(format!("netform::{kind}")),
+            );
+        }
+        Ok(Value::Bool(true)) | Ok(Value::Unknown) => {}
+        Ok(other) => diags.push(
+            Diagnostic::error(format!("Invalid {kind} condition")).label(
+                Some(rule.span.clone()),
+                format!("a bool is required, got {}", other.type_name()),
+            ),
+        ),
+        Err(e) => diags.push(eval_error(e)),
+    }
+}
+
 /// Plan one instance; returns the value dependents see.
 #[allow(clippy::too_many_arguments)]
 fn plan_instance(
@@ -992,18 +1043,37 @@ fn plan_instance(
         return Value::Unknown;
     };
     let before_errors = diags.iter().filter(|d| d.is_error()).count();
-    let Some(decoded) = decode_instance(
+    let lc = &rc.lifecycle;
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    for rule in &lc.preconditions {
+        let mut scope = scope_in(config, ctx, rule.file, planned_values, &declared)
+            .with_instance(inst.count.clone(), inst.each.clone());
+        check_rule(addr, rule, "precondition", &mut scope, diags);
+    }
+    let Some(mut decoded) = decode_instance(
         config,
         ctx,
         addr,
-        inst.count,
-        inst.each,
+        inst.count.clone(),
+        inst.each.clone(),
         &rt.schema,
         planned_values,
         diags,
     ) else {
         return Value::Unknown;
     };
+    // lifecycle.ignore_changes: keep what the object has for those attributes.
+    if let (Some(prior), Value::Object(map)) = (refreshed.get(addr), &mut decoded.value)
+        && (lc.ignore_all || !lc.ignore_changes.is_empty())
+    {
+        for (k, v) in map.iter_mut() {
+            if (lc.ignore_all || lc.ignore_changes.contains(k))
+                && let Some(old) = prior.attributes.get(k)
+            {
+                *v = Value::from_json(old);
+            }
+        }
+    }
     for d in provider.validate(&addr.type_name, &decoded.value) {
         diags.push(provider_diagnostic(
             addr,
@@ -1035,6 +1105,27 @@ fn plan_instance(
     }
     let action = match prior {
         None => Action::Create,
+        Some(p) if !response.replace.is_empty() && lc.create_before_destroy => {
+            // Azure addresses objects by name: a replacement with the same id cannot exist
+            // beside the old one, so it must be destroyed first.
+            let same_id = provider
+                .object_id(&addr.type_name, &response.planned)
+                .zip(p.get("id").and_then(|v| v.as_str()))
+                .is_some_and(|(new, old)| new.eq_ignore_ascii_case(old));
+            if same_id {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "{addr}: create_before_destroy needs a new name"
+                    ))
+                    .detail("The replacement has the same Azure resource id as the object it replaces, so both cannot exist at once; netform destroys the old object first.")
+                    .label(rc.lifecycle.span.clone(), "create_before_destroy is set here")
+                    .help("derive the name from something that changes with the replacement, e.g. a suffix"),
+                );
+                Action::DeleteThenCreate
+            } else {
+                Action::CreateThenDelete
+            }
+        }
         Some(_) if !response.replace.is_empty() => Action::DeleteThenCreate,
         Some(p)
             if changed_paths(&rt.schema, &Value::from_json(p), &response.planned).is_empty() =>
@@ -1043,6 +1134,15 @@ fn plan_instance(
         }
         Some(_) => Action::Update,
     };
+    if action.is_replace() && lc.prevent_destroy {
+        diags.push(prevent_destroy_error(addr, rc));
+    }
+    for rule in &lc.postconditions {
+        let mut scope = scope_in(config, ctx, rule.file, planned_values, &declared)
+            .with_instance(inst.count.clone(), inst.each.clone());
+        scope.push_binding("self", response.planned.clone());
+        check_rule(addr, rule, "postcondition", &mut scope, diags);
+    }
     if let Some(id) = provider.object_id(&addr.type_name, &response.planned) {
         world.planned.insert(
             id.to_ascii_lowercase(),

@@ -1,0 +1,136 @@
+//! `lifecycle`: prevent_destroy, ignore_changes, create_before_destroy, pre/postconditions.
+
+mod common;
+
+use common::{Emulator, Project};
+
+fn config(tags: &str, lifecycle: &str, location: &str) -> String {
+    format!(
+        r#"
+resource "azurerm_resource_group" "rg" {{
+  name     = "rg-life"
+  location = "{location}"
+  tags     = {{ owner = "{tags}" }}
+
+  lifecycle {{
+{lifecycle}
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn ignore_changes_and_prevent_destroy() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        &config("a", "    ignore_changes = [tags]", "westeurope"),
+    )]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    // A tags change is ignored.
+    p.write(
+        "main.tf",
+        &config("b", "    ignore_changes = [tags]", "westeurope"),
+    );
+    let run = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    p.write(
+        "main.tf",
+        &config("b", "    ignore_changes = all", "westeurope"),
+    );
+    let run = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // prevent_destroy refuses a replacement and a destroy.
+    p.write(
+        "main.tf",
+        &config("a", "    prevent_destroy = true", "northeurope"),
+    );
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("Instance cannot be destroyed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:7"), "{}", run.stderr);
+    p.write(
+        "main.tf",
+        &config("a", "    prevent_destroy = true", "westeurope"),
+    );
+    let run = p.run(&emu, &["destroy", "--auto-approve"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("prevent_destroy"), "{}", run.stderr);
+    assert!(emu.resources().iter().any(|id| id.ends_with("/rg-life")));
+}
+
+#[test]
+fn preconditions_and_postconditions() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        &config(
+            "a",
+            r#"    precondition {
+      condition     = startswith("rg-life", "rg-")
+      error_message = "Resource group names start with rg-."
+    }
+    postcondition {
+      condition     = self.location == "northeurope"
+      error_message = "The hub lives in North Europe."
+    }"#,
+            "westeurope",
+        ),
+    )]);
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("The hub lives in North Europe."),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("start with rg-"), "{}", run.stderr);
+
+    let run = p.run_env(None, &["validate"], &[]).ok();
+    assert!(run.stdout.contains("valid"), "{}", run.stdout);
+}
+
+#[test]
+fn create_before_destroy_replaces_new_first_when_the_name_changes() {
+    let emu = Emulator::start();
+    let cfg = |name: &str| {
+        format!(
+            r#"
+resource "azurerm_resource_group" "rg" {{
+  name     = "rg-cbd"
+  location = "westeurope"
+}}
+
+resource "azurerm_public_ip" "pip" {{
+  name                = "{name}"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+
+  lifecycle {{
+    create_before_destroy = true
+  }}
+}}
+"#
+        )
+    };
+    let p = Project::from_files(&[("main.tf", &cfg("pip-1"))]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    p.write("main.tf", &cfg("pip-2"));
+    let run = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(
+        run.stdout.contains("create replacement and then destroy") || run.stdout.contains("+/-"),
+        "{}",
+        run.stdout
+    );
+    let ids = emu.resources();
+    assert!(ids.iter().any(|id| id.ends_with("/pip-2")), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.ends_with("/pip-1")), "{ids:?}");
+}
