@@ -118,7 +118,17 @@ pub async fn acquire(
                     );
                     told = true;
                 }
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                match LISTENING.get() {
+                    Some(rx) => {
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            _ = interrupted(rx.clone()) => {
+                                return Err("interrupted while waiting for the state lock".into());
+                            }
+                        }
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(500)).await,
+                }
             }
             Err(e) => return Err(format!("Error acquiring the state lock: {e}")),
         }
@@ -129,8 +139,13 @@ pub async fn acquire(
 pub fn listen_for_interrupts() -> InterruptReceiver {
     let (tx, rx) = interrupt_channel();
     tokio::spawn(signal_loop(tx));
+    let _ = LISTENING.set(rx.clone());
     rx
 }
+
+/// The receiver of this process's signal listener, once one runs: waits (for a lock) that
+/// must end on Ctrl-C look at it, since the listener replaces the default "die at once".
+static LISTENING: std::sync::OnceLock<InterruptReceiver> = std::sync::OnceLock::new();
 
 async fn signal_loop(tx: InterruptSender) {
     let mut count = 0u8;

@@ -315,6 +315,15 @@ fn second_interrupt_stops_waiting_and_the_next_run_adopts_what_was_in_flight() {
         "azurerm_virtual_network_gateway.er: Creating",
         &mut seen,
     );
+    // Interrupt once Azure has accepted the gateway's PUT (it then takes seconds).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !emu.resources().iter().any(|r| {
+        r.to_ascii_lowercase()
+            .ends_with("/virtualnetworkgateways/hub-ergw")
+    }) {
+        assert!(Instant::now() < deadline, "the gateway PUT never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     signal(&child, "TERM");
     wait_for_line(&rx, "Stopping:", &mut seen);
     signal(&child, "INT");
@@ -490,4 +499,22 @@ fn concurrent_applies_never_both_run() {
     );
     assert_eq!(wait_exit(&mut first), 0);
     assert!(!p.path().join(".netform.tfstate.lock.info").exists());
+}
+
+#[test]
+fn ctrl_c_ends_a_wait_for_the_lock() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[("main.tf", NETWORK)]);
+    write_lock(&p, "held-for-long", std::process::id());
+    let (mut child, rx) = spawn_apply(&p, &emu, &["--lock-timeout", "10m"]);
+    let mut seen = Vec::new();
+    wait_for_line(&rx, "Acquiring the state lock", &mut seen);
+    let started = Instant::now();
+    signal(&child, "INT");
+    let code = wait_exit(&mut child);
+    assert_ne!(code, 0);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The other run's lock is untouched.
+    assert!(p.path().join(".netform.tfstate.lock.info").exists());
+    assert!(emu.resources().is_empty());
 }
