@@ -253,4 +253,26 @@ pub trait Provider: Send + Sync {
     ) -> Result<(), ProviderError> {
         Ok(())
     }
+
+    /// Data source types this provider can read (`data "azurerm_virtual_network" "x"`), with
+    /// their schemas (arguments the user sets, attributes the read returns). Default: none.
+    fn data_source_types(&self) -> &[ResourceType] {
+        &[]
+    }
+
+    /// Read a data source: `config` is the decoded data block (arguments only, as JSON); the
+    /// answer is the object's attributes in the same shape as the resource type's state
+    /// (`id`, `location`, `address_space`, …). `NotFound` when the object does not exist.
+    /// Default: every type is unsupported.
+    async fn read_data_source(
+        &self,
+        type_name: &str,
+        _config: &serde_json::Value,
+    ) -> Result<serde_json::Value, ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!("data source \"{type_name}\" is not supported by this provider"),
+        )
+        .with_code("UnsupportedDataSource"))
+    }
 }
