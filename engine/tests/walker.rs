@@ -166,6 +166,15 @@ async fn run(
     parallelism: usize,
     state: State,
 ) -> (Arc<FakeCloud>, apply::ApplyOutcome, Arc<MemStore>) {
+    run_with(hcl, parallelism, state, None).await
+}
+
+async fn run_with(
+    hcl: &str,
+    parallelism: usize,
+    state: State,
+    interrupt: Option<apply::InterruptReceiver>,
+) -> (Arc<FakeCloud>, apply::ApplyOutcome, Arc<MemStore>) {
     let (config, diags) = config::load(vec![SourceFile {
         name: "main.tf".into(),
         text: hcl.into(),
@@ -196,6 +205,7 @@ async fn run(
     let options = ApplyOptions {
         parallelism,
         heartbeat: Duration::from_secs(60),
+        interrupt,
         ..ApplyOptions::default()
     };
     let outcome = apply::apply(&plan, inputs, &options).await;
@@ -289,4 +299,70 @@ resource "fake_thing" "c" {
     let pos = |n: &str| log.iter().position(|l| l == n).unwrap();
     assert!(pos("delete c-/things/b-a") < pos("delete b-a"), "{log:?}");
     assert!(pos("delete b-a") < pos("delete a"), "{log:?}");
+}
+
+#[tokio::test]
+async fn the_journal_is_empty_after_a_complete_run() {
+    let (_, outcome, store) = run(&many(5, None), 2, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert!(outcome.state.pending.is_empty());
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert!(
+        saved.pending.is_empty(),
+        "the last write cleared the journal"
+    );
+}
+
+#[tokio::test]
+async fn stop_starts_nothing_new_and_lets_running_operations_finish() {
+    let (tx, rx) = apply::interrupt_channel();
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let _ = tx.send(apply::Interrupt::Stop);
+        tx
+    });
+    let (cloud, outcome, _) = run_with(&many(12, None), 3, State::new("l".into()), Some(rx)).await;
+    let _tx = stopper.await.unwrap();
+    assert_eq!(outcome.interrupted, apply::Interrupt::Stop);
+    assert!(!outcome.succeeded());
+    // Those running when the stop came (at most the 3 slots; normally exactly 3) finished
+    // and are recorded; the rest never began.
+    let done = outcome.completed.len();
+    assert!(done <= 3, "{:?}", outcome.completed);
+    assert_eq!(done + outcome.not_started.len(), 12);
+    assert!(outcome.abandoned.is_empty());
+    assert_eq!(cloud.log.lock().unwrap().len(), done);
+    assert_eq!(outcome.state.addresses().count(), done);
+    assert!(outcome.state.pending.is_empty());
+}
+
+#[tokio::test]
+async fn abort_stops_waiting_and_leaves_running_operations_in_the_journal() {
+    let (tx, rx) = apply::interrupt_channel();
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let _ = tx.send(apply::Interrupt::Stop);
+        let _ = tx.send(apply::Interrupt::Abort);
+        tx
+    });
+    let (_, outcome, store) = run_with(&many(12, None), 3, State::new("l".into()), Some(rx)).await;
+    let _tx = stopper.await.unwrap();
+    assert_eq!(outcome.interrupted, apply::Interrupt::Abort);
+    assert!(outcome.abandoned.len() <= 3, "{:?}", outcome.abandoned);
+    let journalled: Vec<String> = outcome
+        .state
+        .pending
+        .iter()
+        .map(|p| p.address.clone())
+        .collect();
+    let abandoned: Vec<String> = outcome.abandoned.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        journalled, abandoned,
+        "each abandoned operation is journalled"
+    );
+    // The journal reached the store before the requests were sent.
+    if !outcome.abandoned.is_empty() {
+        let saved = store.0.lock().unwrap().clone().unwrap();
+        assert!(!saved.pending.is_empty());
+    }
 }
