@@ -2,6 +2,7 @@
 //! and drives the engine; everything that decides lives in `netform-engine`.
 
 mod cloud;
+mod cmd_fmt;
 mod cmd_show;
 mod cmd_state;
 mod progress;
@@ -69,6 +70,8 @@ enum Command {
     },
     /// Print the dependency graph as DOT.
     Graph,
+    /// Rewrite configuration files in the canonical layout (--check, --diff, --recursive).
+    Fmt(cmd_fmt::FmtArgs),
     /// Inspect and edit the state: list, show, mv, rm, pull, push.
     #[command(subcommand)]
     State(StateSubcommand),
@@ -311,6 +314,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Show(args) => cmd_show::show(&ctx, args),
         Command::Output { name, json } => output(&ctx, name, json),
         Command::Graph => graph(&ctx),
+        Command::Fmt(args) => cmd_fmt::run(&ctx.dir, args),
         Command::ForceUnlock { id, force } => force_unlock(&ctx, &id, force),
         Command::State(cmd) => state_cmd(&ctx, cmd).await,
         Command::Emulator(cmd) => emulator_cmd(&ctx, cmd).await,

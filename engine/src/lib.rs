@@ -20,6 +20,7 @@ pub mod decode;
 pub mod diag;
 pub mod drift;
 pub mod eval;
+pub mod format;
 pub mod functions;
 pub mod graph;
 pub mod hashes;
