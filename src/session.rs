@@ -93,6 +93,7 @@ pub async fn acquire(
         };
         match attempt {
             Ok(id) => {
+                exit_on_interrupt(store.clone(), id.clone());
                 return Ok(LockGuard {
                     store,
                     id: Some(id),
@@ -133,6 +134,22 @@ pub async fn acquire(
             Err(e) => return Err(format!("Error acquiring the state lock: {e}")),
         }
     }
+}
+
+/// For commands without an interrupt listener (plan, state mv/rm/push): Ctrl-C releases the
+/// lock and exits with [`EXIT_INTERRUPTED`] instead of dying with the lock held.
+fn exit_on_interrupt(store: Arc<dyn StateStore>, id: String) {
+    if LISTENING.get().is_some() {
+        return;
+    }
+    tokio::spawn(async move {
+        if next_signal().await {
+            // `unlock` checks the id: harmless if the guard already released it.
+            let _ = tokio::task::spawn_blocking(move || store.unlock(&id)).await;
+            eprintln!("\nInterrupted; the state lock was released.");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
 }
 
 /// Start listening for SIGINT/SIGTERM: the first sends `Stop`, the second `Abort`.

@@ -518,3 +518,43 @@ fn ctrl_c_ends_a_wait_for_the_lock() {
     assert!(p.path().join(".netform.tfstate.lock.info").exists());
     assert!(emu.resources().is_empty());
 }
+
+#[test]
+fn ctrl_c_during_plan_releases_the_lock() {
+    // Planning the estate reads every object; a slow emulator keeps plan busy long enough.
+    let emu = Emulator::start();
+    let p = Project::from_example("expressroute");
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let slow = Emulator::start_with(&[
+        "--time-scale",
+        "0",
+        "--auto-provision",
+        "0",
+        "--fault-seed",
+        "1",
+        "--fault-rate",
+        "1",
+    ]);
+    let mut child = Command::new(BIN)
+        .arg("--chdir")
+        .arg(p.path())
+        .arg("plan")
+        .env("NO_COLOR", "1")
+        .env("NETFORM_ARM_ENDPOINT", &slow.url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let lock = p.path().join(".netform.tfstate.lock.info");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lock.exists() {
+        assert!(Instant::now() < deadline, "plan never took the lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, "INT");
+    let code = wait_exit(&mut child);
+    assert_eq!(code, 130);
+    assert!(!lock.exists(), "lock released");
+}
