@@ -3,6 +3,7 @@
 
 mod cloud;
 mod cmd_fmt;
+mod cmd_validate;
 mod cmd_show;
 mod cmd_state;
 mod progress;
@@ -52,7 +53,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check the configuration: syntax, references, attributes and plan-time Azure rules.
-    Validate,
+    Validate {
+        /// Print the result as JSON (Terraform's `validate -json` format).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what apply would change.
     Plan(PlanArgs),
     /// Make the infrastructure match the configuration.
@@ -307,7 +312,11 @@ async fn run(cli: Cli) -> ExitCode {
         endpoint: cli.arm_endpoint.clone(),
     };
     let result = match cli.command {
-        Command::Validate => validate(&ctx).await,
+        Command::Validate { json: true } => match offline_provider() {
+            Ok(p) => cmd_validate::run(&ctx.dir, p.as_ref()),
+            Err(e) => Err(e),
+        },
+        Command::Validate { json: false } => validate(&ctx).await,
         Command::Plan(args) => plan_cmd(&ctx, args).await,
         Command::Apply(args) => apply_cmd(&ctx, args, false).await,
         Command::Destroy(args) => apply_cmd(&ctx, args, true).await,

@@ -50,3 +50,30 @@ fn examples_are_already_formatted() {
     let run = p.run_env(None, &["fmt", "--check"], &[]);
     assert_eq!(run.code, 0, "examples/expressroute:\n{}", run.stdout);
 }
+
+#[test]
+fn validate_json_reports_diagnostics_with_ranges() {
+    let p = Project::from_files(&[("main.tf", PRETTY)]);
+    let run = p.run_env(None, &["validate", "--json"], &[]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["error_count"], 0);
+
+    p.write("main.tf", &PRETTY.replace("location", "locaton"));
+    let run = p.run_env(None, &["validate", "--json"], &[]);
+    assert_eq!(run.code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["valid"], false);
+    let d = doc["diagnostics"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|d| d["summary"] == "Unsupported argument \"locaton\"")
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["range"]["filename"], "main.tf");
+    assert_eq!(d["range"]["start"]["line"], 3);
+    assert_eq!(d["range"]["start"]["column"], 3);
+}
