@@ -89,6 +89,7 @@ pub async fn connect(
         // A local endpoint without configured credentials is an emulator that does not check
         // them: no token; the subscription defaults to zeros.
         let mut s = AzureSettings::for_emulator(ep);
+        s.ca_cert = env_lookup("NETFORM_ARM_CA_CERT").map(std::path::PathBuf::from);
         if let Some(sub) = provider_block
             .get("subscription_id")
             .as_str()

@@ -255,6 +255,17 @@ enum EmulatorCommand {
         /// own OAuth2 and managed-identity endpoints).
         #[arg(long)]
         require_auth: bool,
+        /// A client of the token endpoint, CLIENT_ID:SECRET:SUB1,SUB2 (repeatable): only these get
+        /// tokens, with this secret (empty: any), covering these subscriptions (empty or *: all).
+        #[arg(long, value_name = "ID:SECRET:SUBS")]
+        client: Vec<String>,
+        /// Serve HTTPS with a certificate generated at start; its CA goes to --tls-cert-out (or
+        /// a temp file), named on a second line `ca certificate PATH`.
+        #[arg(long)]
+        tls: bool,
+        /// Where to write the CA certificate (PEM) with --tls.
+        #[arg(long, value_name = "PATH", requires = "tls")]
+        tls_cert_out: Option<PathBuf>,
     },
     /// Act as the connectivity provider: provision the circuit with this service key.
     Provision {
@@ -808,6 +819,9 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
             fault_seed,
             fault_rate,
             require_auth,
+            client,
+            tls,
+            tls_cert_out,
         } => {
             let faults = match (fault_seed, fault_rate) {
                 (None, None) => None,
@@ -826,13 +840,26 @@ async fn emulator_cmd(ctx: &Ctx, cmd: EmulatorCommand) -> Result<u8, String> {
                 strict_peering,
                 faults,
                 require_auth,
+                clients: client
+                    .iter()
+                    .map(|c| netform_emulator::ClientGrant::parse(c))
+                    .collect::<Result<_, _>>()?,
+                tls,
                 ..netform_emulator::EmulatorConfig::default()
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
             let emu = netform_emulator::start(config, addr)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("listening on {}", emu.base_url());
+            let mut lines = format!("listening on {}\n", emu.base_url());
+            if let Some(path) = emu
+                .write_ca_certificate(tls_cert_out.as_deref())
+                .map_err(|e| e.to_string())?
+            {
+                lines.push_str(&format!("ca certificate {}\n", path.display()));
+            }
+            // One write: a reader that stops after the first line never breaks the second.
+            let _ = std::io::stdout().write_all(lines.as_bytes());
             let _ = std::io::stdout().flush();
             wait_for_shutdown_signal().await;
             emu.shutdown().await;

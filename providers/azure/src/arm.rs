@@ -232,7 +232,7 @@ pub struct ArmClient {
 
 impl ArmClient {
     pub fn new(settings: &AzureSettings) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
+        let http = crate::auth::http_client_builder(settings)?
             .connect_timeout(Duration::from_secs(30))
             .user_agent(concat!("netform-azurerm/", env!("CARGO_PKG_VERSION")))
             .build()

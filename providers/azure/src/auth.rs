@@ -61,6 +61,9 @@ pub struct AzureSettings {
     pub retry_max_delay: Duration,
     /// Timeout of one HTTP request (the operation's own deadline still applies).
     pub request_timeout: Duration,
+    /// A PEM file of extra CA certificates to trust (added to the system roots) for ARM and the
+    /// authority host, e.g. the CA of `netform emulator serve --tls`. `NETFORM_ARM_CA_CERT`.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl fmt::Debug for AzureSettings {
@@ -87,6 +90,7 @@ impl fmt::Debug for AzureSettings {
             .field("retry_base_delay", &self.retry_base_delay)
             .field("retry_max_delay", &self.retry_max_delay)
             .field("request_timeout", &self.request_timeout)
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -112,6 +116,7 @@ impl Default for AzureSettings {
             retry_base_delay: Duration::from_secs(2),
             retry_max_delay: Duration::from_secs(120),
             request_timeout: Duration::from_secs(120),
+            ca_cert: None,
         }
     }
 }
@@ -174,7 +179,8 @@ impl AzureSettings {
     /// emulator).
     ///
     /// Extra variables understood: `ARM_ENVIRONMENT`, `ARM_METADATA_HOSTNAME`,
-    /// `NETFORM_ARM_NO_AUTH`, `NETFORM_ARM_AUTHORITY_HOST`, `NETFORM_ARM_MAX_POLL_INTERVAL` and
+    /// `NETFORM_ARM_NO_AUTH`, `NETFORM_ARM_AUTHORITY_HOST`, `NETFORM_ARM_CA_CERT` (a PEM file of
+    /// extra CAs to trust), `NETFORM_ARM_MAX_POLL_INTERVAL` and
     /// `NETFORM_ARM_RETRY_MAX_DELAY` (seconds), `NETFORM_ARM_MAX_ATTEMPTS`.
     pub fn from_config(
         provider_block: &Value,
@@ -253,6 +259,9 @@ impl AzureSettings {
             s.authority_host = normalise_url("NETFORM_ARM_AUTHORITY_HOST", &authority)?;
         }
 
+        s.ca_cert = env("NETFORM_ARM_CA_CERT")
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| PathBuf::from(p.trim()));
         s.no_auth = match env("NETFORM_ARM_NO_AUTH") {
             Some(raw) => parse_bool("NETFORM_ARM_NO_AUTH", &raw)?,
             None => false,
@@ -366,17 +375,61 @@ impl HttpClient for Redirect {
 
 const PLACEHOLDER_AUTHORITY_HOST: &str = "login.netform-local.invalid";
 
+/// A reqwest client builder that trusts `settings.ca_cert` besides the system roots. Reads the
+/// file (the provider's own I/O; settings stay pure).
+pub fn http_client_builder(
+    settings: &AzureSettings,
+) -> Result<reqwest::ClientBuilder, ProviderError> {
+    let builder = reqwest::Client::builder();
+    let Some(path) = &settings.ca_cert else {
+        return Ok(builder);
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        ProviderError::new(
+            ErrorKind::Other,
+            format!("cannot read the CA certificate {}: {e}", path.display()),
+        )
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .ok()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Other,
+                format!(
+                    "the CA certificate file {} holds no PEM certificate",
+                    path.display()
+                ),
+            )
+        })?;
+    Ok(builder.tls_certs_merge(certs))
+}
+
+fn identity_http_client(settings: &AzureSettings) -> Result<reqwest::Client, ProviderError> {
+    http_client_builder(settings)?.build().map_err(|e| {
+        ProviderError::new(
+            ErrorKind::Other,
+            format!("cannot build the HTTP client: {e}"),
+        )
+    })
+}
+
 fn client_options(settings: &AzureSettings) -> Result<ClientOptions, ProviderError> {
     let mut options = ClientOptions::default();
     let authority = reqwest::Url::parse(&settings.authority_host)
         .map_err(|_| ProviderError::new(ErrorKind::Auth, "invalid authority host URL"))?;
     let authority_host = if authority.scheme() == "http" {
         options.transport = Some(Transport::new(Arc::new(Redirect {
-            inner: Arc::new(reqwest::Client::new()),
+            inner: Arc::new(identity_http_client(settings)?),
             target: authority,
         })));
         format!("https://{PLACEHOLDER_AUTHORITY_HOST}")
     } else {
+        if settings.ca_cert.is_some() {
+            // An https authority with its own CA (the emulator serving TLS): azure_identity
+            // talks to it directly, through a client that trusts that CA.
+            options.transport = Some(Transport::new(Arc::new(identity_http_client(settings)?)));
+        }
         settings.authority_host.clone()
     };
     let mut custom = azure_core::cloud::CustomConfiguration::default();

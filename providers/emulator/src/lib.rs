@@ -7,11 +7,13 @@
 //! this crate for options, admin endpoints, simulated durations and strictness switches.
 
 mod api;
+mod auth;
 mod cidr;
 mod kinds;
 mod rules;
 mod server;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,10 +55,22 @@ pub struct EmulatorConfig {
     /// an empty list, so every existing subnet is deleted (in-use ones refused); true keeps the
     /// existing subnets.
     pub vnet_put_without_subnets_keeps_existing: bool,
-    /// If true, ARM requests (under `/subscriptions`) without an `Authorization: Bearer ...`
-    /// header get 401 `AuthenticationFailed` (any token is accepted; get one from the emulator's
-    /// token endpoints). Default false.
+    /// If true, ARM requests (under `/subscriptions`) need a bearer token this emulator issued
+    /// (from its OAuth2 or managed-identity endpoints): none → 401 `AuthenticationFailed`, one
+    /// it did not issue → 401 `InvalidAuthenticationToken`, a subscription the token does not
+    /// cover → 403 `AuthorizationFailed`. Default false (no header is looked at).
     pub require_auth: bool,
+    /// The clients the OAuth2 token endpoint knows. Empty (default): it issues a token covering
+    /// every subscription to any client id with any secret. Non-empty: only these client ids get
+    /// a token (unknown → 400 `unauthorized_client` AADSTS700016), with the configured secret
+    /// when one is set (wrong → 401 `invalid_client` AADSTS7000215), covering the configured
+    /// subscriptions. A managed-identity request naming one of these as `client_id` gets its
+    /// coverage too.
+    pub clients: Vec<ClientGrant>,
+    /// Serve HTTPS with a certificate generated at start (a throwaway CA and a server
+    /// certificate for `127.0.0.1`, `localhost` and `::1`); the CA is
+    /// [`RunningEmulator::ca_certificate_pem`]. Default false (plain HTTP).
+    pub tls: bool,
     /// Injected faults on ARM requests (never on `/_emulator` or token endpoints). `None` = none.
     pub faults: Option<FaultConfig>,
 }
@@ -103,8 +117,49 @@ impl Default for EmulatorConfig {
             strict_microsoft_peering_public_prefixes: false,
             vnet_put_without_subnets_keeps_existing: false,
             require_auth: false,
+            clients: Vec::new(),
+            tls: false,
             faults: None,
         }
+    }
+}
+
+/// A client of the emulator's OAuth2 token endpoint and what its tokens cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientGrant {
+    pub client_id: String,
+    /// `None`: any secret is accepted.
+    pub secret: Option<String>,
+    /// `None`: every subscription.
+    pub subscriptions: Option<Vec<String>>,
+}
+
+impl ClientGrant {
+    /// `CLIENT_ID[:SECRET[:SUB1,SUB2,...]]`. An empty secret accepts any secret; an empty
+    /// subscription list or `*` covers every subscription.
+    pub fn parse(spec: &str) -> Result<ClientGrant, String> {
+        let mut parts = spec.splitn(3, ':');
+        let client_id = parts.next().unwrap_or_default().trim().to_string();
+        if client_id.is_empty() {
+            return Err(format!(
+                "client {spec:?}: expected CLIENT_ID[:SECRET[:SUB1,SUB2,...]]"
+            ));
+        }
+        let secret = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
+        let subscriptions = match parts.next().map(str::trim) {
+            None | Some("") | Some("*") => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
+        };
+        Ok(ClientGrant {
+            client_id,
+            secret,
+            subscriptions,
+        })
     }
 }
 
@@ -137,6 +192,7 @@ pub enum EmulatorError {
 /// server to stop (without waiting for it).
 pub struct RunningEmulator {
     base_url: String,
+    ca_pem: Option<String>,
     shutdown_tx: Option<tokio::sync::oneshot::Sender<()>>,
     join: Option<tokio::task::JoinHandle<()>>,
     shared: std::sync::Arc<server::Shared>,
@@ -146,6 +202,35 @@ impl RunningEmulator {
     /// e.g. `http://127.0.0.1:41234` (no trailing slash).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// With `tls: true`: the PEM of the CA that signed the server certificate (trust it to reach
+    /// [`RunningEmulator::base_url`]). `None` for plain HTTP.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// With `tls: true`: write the CA's PEM to `path`, or by default to
+    /// `{temp dir}/netform-emulator-{port}-ca.pem`, and return where. `Ok(None)` for plain HTTP.
+    pub fn write_ca_certificate(
+        &self,
+        path: Option<&Path>,
+    ) -> Result<Option<PathBuf>, EmulatorError> {
+        let Some(pem) = &self.ca_pem else {
+            return Ok(None);
+        };
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let port = self.base_url.rsplit(':').next().unwrap_or("0");
+                std::env::temp_dir().join(format!("netform-emulator-{port}-ca.pem"))
+            }
+        };
+        std::fs::write(&path, pem).map_err(|source| EmulatorError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Some(path))
     }
 
     /// Graceful stop: in-flight requests finish, the data file is written.
@@ -187,7 +272,8 @@ pub async fn start(
     } else {
         local.ip().to_string()
     };
-    let base_url = format!("http://{}:{}", host, local.port());
+    let scheme = if config.tls { "https" } else { "http" };
+    let base_url = format!("{scheme}://{}:{}", host, local.port());
     let store = match &config.data_file {
         Some(path) => store::Store::load_or_default(path)?,
         None => store::Store::default(),
@@ -195,19 +281,36 @@ pub async fn start(
     let shared = std::sync::Arc::new(server::Shared::new(config, base_url.clone(), store));
     let app = server::router(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let join = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-    });
+    let stop = async move {
+        let _ = rx.await;
+    };
+    let (join, ca_pem) = if config_tls(&shared) {
+        let (tls_listener, ca_pem) = tls::TlsListener::new(listener)?;
+        let join = tokio::spawn(async move {
+            let _ = axum::serve(tls_listener, app)
+                .with_graceful_shutdown(stop)
+                .await;
+        });
+        (join, Some(ca_pem))
+    } else {
+        let join = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await;
+        });
+        (join, None)
+    };
     Ok(RunningEmulator {
         base_url,
+        ca_pem,
         shutdown_tx: Some(tx),
         join: Some(join),
         shared,
     })
+}
+
+fn config_tls(shared: &server::Shared) -> bool {
+    shared.config().tls
 }
 
 /// Offline admin for the embedded mode (no server running): set the provider state of the

@@ -15,6 +15,7 @@ use crate::api::{
     self, ApiError, ApiResult, NETWORK_MAX, NETWORK_MIN, RESOURCES_MAX, RESOURCES_MIN, Route,
     empty_response, json_response, normalize_location, query_param, rg_id, set_header, top_id,
 };
+use crate::auth::{self, Tokens};
 use crate::kinds::{Kind, TOP_LEVEL};
 use crate::rules::{self, Ctx, Side};
 use crate::store::{
@@ -31,6 +32,8 @@ pub struct Shared {
     rng: Mutex<u64>,
     /// ARM responses sent, by HTTP status (for tests: "no 409 was ever answered").
     stats: Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// Bearer tokens issued by the token endpoints.
+    tokens: Tokens,
 }
 
 enum Fault {
@@ -95,7 +98,12 @@ impl Shared {
             inner: Mutex::new(Inner { store, stamp }),
             rng: Mutex::new(seed),
             stats: Mutex::new(std::collections::BTreeMap::new()),
+            tokens: Tokens::default(),
         }
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.cfg
     }
 
     fn pick_fault(&self, uri: &Uri) -> Option<Fault> {
@@ -251,6 +259,7 @@ impl Shared {
         let settled = inner.store.settle(now, self.cfg.auto_provision_after);
         let mut h = H {
             cfg: &self.cfg,
+            tokens: &self.tokens,
             base: &self.base,
             store: &mut inner.store,
             now,
@@ -358,6 +367,7 @@ fn rg_not_found(rg: &str) -> ApiError {
 
 struct H<'a> {
     cfg: &'a EmulatorConfig,
+    tokens: &'a Tokens,
     base: &'a str,
     store: &'a mut Store,
     now: u64,
@@ -508,35 +518,31 @@ impl H<'_> {
             return self.admin(path);
         }
         if self.cfg.require_auth && path.starts_with("/subscriptions") {
-            let ok = self.header("authorization").is_some_and(|v| {
-                let (scheme, token) = v.split_once(' ').unwrap_or((v.as_str(), ""));
-                scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
-            });
-            if !ok {
-                let mut e = ApiError::new(
-                    401,
-                    "AuthenticationFailed",
-                    "Authentication failed. The 'Authorization' header is missing or is not a bearer token.",
-                );
-                e.headers.push((
-                    "www-authenticate".to_string(),
-                    "Bearer authorization_uri=\"https://login.microsoftonline.com/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing 'Authorization' header.\"".to_string(),
-                ));
-                return Err(e);
-            }
+            let authorization = self.header("authorization");
+            auth::check_arm(self.tokens, authorization.as_deref(), self.method, path)?;
+        }
+        let now_secs = self.now / 1000;
+        if path == "/metadata/identity/oauth2/token" || path == "/msi/token" {
+            return Ok(auth::managed_identity_endpoint(
+                &self.cfg.clients,
+                self.tokens,
+                self.query,
+                now_secs,
+            ));
         }
         if path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/token") {
-            return Ok(json_response(
-                200,
-                &json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": "netform-emulator-token"}),
+            let tenant = path.split('/').nth(1).unwrap_or_default();
+            return Ok(auth::token_endpoint(
+                &self.cfg.clients,
+                self.tokens,
+                tenant,
+                self.body,
+                now_secs,
             ));
         }
-        if path == "/metadata/identity/oauth2/token" || path == "/msi/token" {
-            let exp = self.now / 1000 + 3600;
-            return Ok(json_response(
-                200,
-                &json!({"access_token": "netform-emulator-token", "expires_in": "3599", "expires_on": exp.to_string(), "token_type": "Bearer", "resource": "https://management.azure.com"}),
-            ));
+        if path.ends_with("/.well-known/openid-configuration") {
+            let tenant = path.split('/').nth(1).unwrap_or_default();
+            return Ok(auth::openid_configuration(self.base, tenant));
         }
         match api::parse_route(path) {
             Route::Subscription { sub } => {

@@ -1,19 +1,21 @@
 //! Standalone ARM emulator: `netform-emulator [--port N] [--data FILE] [--time-scale F]
-//! [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F]`. Prints `listening on http://127.0.0.1:PORT`
-//! once bound, then serves until killed (Ctrl-C / SIGTERM stop it gracefully).
+//! [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F]
+//! [--require-auth] [--client ID:SECRET:SUB1,SUB2]... [--tls [--tls-cert-out PATH]]`. Prints
+//! `listening on http(s)://127.0.0.1:PORT` once bound (with `--tls`, then `ca certificate PATH`), then serves until killed (Ctrl-C / SIGTERM stop it gracefully).
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netform_emulator::{EmulatorConfig, FaultConfig, start};
+use netform_emulator::{ClientGrant, EmulatorConfig, FaultConfig, start};
 
-const USAGE: &str = "usage: netform-emulator [--port N] [--data FILE] [--time-scale F] [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F]";
+const USAGE: &str = "usage: netform-emulator [--port N] [--data FILE] [--time-scale F] [--auto-provision-secs S] [--strict-peering] [--fault-seed N] [--fault-rate F] [--require-auth] [--client ID:SECRET:SUB1,SUB2]... [--tls [--tls-cert-out PATH]]";
 
-fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16), String> {
+fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16, Option<PathBuf>), String> {
     let mut cfg = EmulatorConfig::default();
     let mut port: u16 = 0;
+    let mut cert_out = None;
     let mut i = 0;
     while i < args.len() {
         let (flag, inline) = match args[i].split_once('=') {
@@ -69,18 +71,22 @@ fn parse_args(args: &[String]) -> Result<(EmulatorConfig, u16), String> {
                 let seed = cfg.faults.as_ref().map(|f| f.seed).unwrap_or(0);
                 cfg.faults = Some(FaultConfig::new(seed, rate));
             }
+            "--require-auth" => cfg.require_auth = true,
+            "--client" => cfg.clients.push(ClientGrant::parse(&value("--client")?)?),
+            "--tls" => cfg.tls = true,
+            "--tls-cert-out" => cert_out = Some(PathBuf::from(value("--tls-cert-out")?)),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument '{other}'")),
         }
         i += 1;
     }
-    Ok((cfg, port))
+    Ok((cfg, port, cert_out))
 }
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cfg, port) = match parse_args(&args) {
+    let (cfg, port, cert_out) = match parse_args(&args) {
         Ok(x) => x,
         Err(e) => {
             if e.is_empty() {
@@ -99,8 +105,18 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let mut text = format!("listening on {}\n", emu.base_url());
+    match emu.write_ca_certificate(cert_out.as_deref()) {
+        Ok(Some(path)) => text.push_str(&format!("ca certificate {}\n", path.display())),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("netform-emulator: {e}");
+            std::process::exit(1);
+        }
+    }
+    // One write, so a reader that stops after the first line never breaks the second.
     let mut out = std::io::stdout();
-    let _ = writeln!(out, "listening on {}", emu.base_url());
+    let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     wait_for_signal().await;
     emu.shutdown().await;
