@@ -437,7 +437,9 @@ impl Project {
 
 fn check_types(config: &Config, provider: &dyn Provider, diags: &mut Vec<Diagnostic>) {
     for r in &config.resources {
-        if provider.resource_type(&r.addr.type_name).is_none() {
+        if provider.resource_type(&r.addr.type_name).is_none()
+            && !netform_engine::builtin::is_builtin(&r.addr.type_name)
+        {
             let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
             let mut d = Diagnostic::error(format!(
                 "Unsupported resource type \"{}\"",

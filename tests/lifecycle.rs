@@ -134,3 +134,58 @@ resource "azurerm_public_ip" "pip" {{
     assert!(ids.iter().any(|id| id.ends_with("/pip-2")), "{ids:?}");
     assert!(!ids.iter().any(|id| id.ends_with("/pip-1")), "{ids:?}");
 }
+
+#[test]
+fn terraform_data_is_built_in() {
+    let emu = Emulator::start();
+    let cfg = |rev: &str| {
+        format!(
+            r#"
+variable "rev" {{
+  default = "{rev}"
+}}
+
+resource "terraform_data" "first" {{
+  input = {{ cidr = cidrsubnet("10.0.0.0/16", 8, 1) }}
+}}
+
+resource "terraform_data" "chain" {{
+  count            = 3
+  input            = "${{terraform_data.first.output.cidr}}-${{count.index}}"
+  triggers_replace = [var.rev]
+}}
+
+output "last" {{
+  value = terraform_data.chain[2].output
+}}
+
+output "first_id_known" {{
+  value = length(terraform_data.first.id) > 0
+}}
+"#
+        )
+    };
+    let p = Project::from_files(&[("main.tf", &cfg("1"))]);
+    let plan = p.run(&emu, &["plan"]).ok();
+    assert!(
+        plan.stdout.contains("terraform_data.chain[2]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("4 to add"), "{}", plan.stdout);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.state();
+    assert_eq!(state["outputs"]["last"]["value"], "10.0.1.0/24-2");
+    assert_eq!(state["outputs"]["first_id_known"]["value"], true);
+    assert!(emu.resources().is_empty(), "no cloud calls");
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    p.write("main.tf", &cfg("2"));
+    let run = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(
+        run.stdout.contains("3 added, 0 changed, 3 destroyed"),
+        "{}",
+        run.stdout
+    );
+}

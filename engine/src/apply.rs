@@ -561,6 +561,9 @@ async fn run_op(
     change: &crate::plan::PlannedChange,
 ) -> Result<Done, Vec<Diagnostic>> {
     let provider = &shared.provider;
+    if crate::builtin::is_builtin(&addr.type_name) {
+        return run_builtin(shared, addr, kind, change);
+    }
     let Some(rt) = provider.resource_type(&addr.type_name) else {
         return Err(vec![Diagnostic::error(format!(
             "{addr}: unsupported resource type"
@@ -996,6 +999,58 @@ pub async fn reconcile_pending(
         }
     }
     (found, diags)
+}
+
+/// A built-in resource (`terraform_data`): no provider, no network; state only.
+fn run_builtin(
+    shared: &Shared,
+    addr: &ResourceAddress,
+    kind: OpKind,
+    change: &crate::plan::PlannedChange,
+) -> Result<Done, Vec<Diagnostic>> {
+    let started = Instant::now();
+    shared.observer.on_event(ApplyEvent::Started {
+        addr: addr.clone(),
+        op: kind,
+    });
+    let mut id = None;
+    if kind == OpKind::Delete {
+        persist(shared, |s| {
+            s.remove(addr);
+        });
+    } else {
+        let (values, prior) = {
+            let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            let prior = match kind {
+                OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
+                _ => None,
+            };
+            (state_values(&state), prior)
+        };
+        let mut diags = Vec::new();
+        let value =
+            crate::plan::builtin_value(&shared.config, addr, &shared.vars, &values, &mut diags);
+        let Some(value) = value.filter(|_| !diags.has_errors()) else {
+            return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+        };
+        let attrs = crate::builtin::apply(&value, prior.as_ref());
+        id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
+        let deps: Vec<String> = change
+            .dependencies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        persist(shared, |s| {
+            s.set(addr, crate::builtin::PROVIDER, attrs, Vec::new(), deps)
+        });
+    }
+    shared.observer.on_event(ApplyEvent::Completed {
+        addr: addr.clone(),
+        op: kind,
+        elapsed: started.elapsed(),
+        id,
+    });
+    Ok(Done::Applied)
 }
 
 /// Read the current attributes of everything `change` depends on into state.

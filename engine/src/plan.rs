@@ -966,6 +966,60 @@ fn expand_dependencies(changes: &mut [PlannedChange]) {
     }
 }
 
+/// The arguments of a built-in resource instance (`{input, triggers_replace}`).
+fn builtin_config(
+    config: &Config,
+    rc: &crate::config::ResourceConfig,
+    ctx: &ModuleCtx,
+    count: Option<Value>,
+    each: Option<Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let mut scope = scope_in(config, ctx, rc.file, resources, &declared).with_instance(count, each);
+    let mut allowed: Vec<&str> = crate::builtin::ARGUMENTS.to_vec();
+    allowed.extend(["count", "for_each", "depends_on", "provider"]);
+    let before = diags.len();
+    crate::config::check_names(
+        rc.file,
+        &rc.body,
+        &allowed,
+        &["lifecycle"],
+        &rc.addr.type_name,
+        diags,
+    );
+    let mut out = BTreeMap::new();
+    for name in crate::builtin::ARGUMENTS {
+        let v = match rc.body.get_attribute(name) {
+            Some(a) => match eval(&a.value, &mut scope) {
+                Ok(v) => v,
+                Err(e) => {
+                    diags.push(eval_error(e));
+                    Value::Unknown
+                }
+            },
+            None => Value::Null,
+        };
+        out.insert(name.to_string(), v);
+    }
+    (diags[before..].iter().all(|d| !d.is_error())).then_some(Value::Object(out))
+}
+
+/// The final arguments of a built-in resource instance at apply time.
+pub fn builtin_value(
+    config: &Config,
+    addr: &ResourceAddress,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let rc = config.resource(addr)?;
+    let ctx = ctx_of(config, &addr.module, vars, resources)?;
+    let (count, each) = instance_binding(config, &ctx, addr, resources);
+    builtin_config(config, rc, &ctx, count, each, resources, diags)
+}
+
 fn prevent_destroy_error(addr: &ResourceAddress, rc: &crate::config::ResourceConfig) -> Diagnostic {
     Diagnostic::error("Instance cannot be destroyed")
         .detail(format!(
@@ -1028,6 +1082,47 @@ fn plan_instance(
     changes: &mut Vec<PlannedChange>,
     diags: &mut Vec<Diagnostic>,
 ) -> Value {
+    if crate::builtin::is_builtin(&addr.type_name) {
+        let Some(cfg) = builtin_config(
+            config,
+            rc,
+            ctx,
+            inst.count,
+            inst.each,
+            planned_values,
+            diags,
+        ) else {
+            return Value::Unknown;
+        };
+        let prior = refreshed.get(addr).map(|i| &i.attributes);
+        let (mut action, after) = crate::builtin::plan(&cfg, prior);
+        if action.is_replace() && rc.lifecycle.create_before_destroy {
+            action = Action::CreateThenDelete;
+        }
+        if action.is_replace() && rc.lifecycle.prevent_destroy {
+            diags.push(prevent_destroy_error(addr, rc));
+        }
+        changes.push(PlannedChange {
+            addr: addr.clone(),
+            action,
+            before: prior.cloned(),
+            after: Some(after.clone()),
+            replace: if action.is_replace() {
+                vec![crate::provider::ReplaceCause {
+                    path: vec!["triggers_replace".into()],
+                    reason: "`triggers_replace` changed".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            dependencies: graph.resource_dependencies(&rc.addr).into_iter().collect(),
+            deferred: None,
+            reason: action
+                .is_replace()
+                .then_some("replace_because_cannot_update"),
+        });
+        return after;
+    }
     let Some(rt) = provider.resource_type(&addr.type_name) else {
         let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
         let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))
