@@ -189,3 +189,43 @@ output "first_id_known" {{
         run.stdout
     );
 }
+
+#[test]
+fn check_blocks_warn_without_failing() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+resource "azurerm_virtual_network" "hub" {
+  name                = "vnet-check"
+  location            = "westeurope"
+  resource_group_name = "rg-check"
+  address_space       = ["10.80.0.0/16"]
+}
+
+check "address_plan" {
+  assert {
+    condition     = cidrnetmask(azurerm_virtual_network.hub.address_space[0]) == "255.255.255.0"
+    error_message = "The hub should be a /24 in the address plan."
+  }
+  assert {
+    condition     = azurerm_virtual_network.hub.location == "westeurope"
+    error_message = "never shown"
+  }
+}
+"#,
+    )]);
+    let run = p.run(&emu, &["plan"]).ok();
+    assert!(
+        run.stderr.contains("Check block assertion failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("The hub should be a /24"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("never shown"), "{}", run.stderr);
+    p.run_env(None, &["validate"], &[]).ok();
+}

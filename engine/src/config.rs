@@ -273,6 +273,16 @@ pub struct Config {
     pub providers: Vec<ProviderBlock>,
     /// Child modules by [`module_key`].
     pub modules: BTreeMap<String, ModuleConfig>,
+    /// `check` blocks of the root module: assertions reported as warnings.
+    pub checks: Vec<CheckBlock>,
+}
+
+/// `check "NAME" { assert { condition = ..., error_message = ... } }`.
+#[derive(Debug, Clone)]
+pub struct CheckBlock {
+    pub name: String,
+    pub span: Span,
+    pub asserts: Vec<CheckRule>,
 }
 
 impl Config {
@@ -745,7 +755,19 @@ fn load_body(
                     },
                 );
             }
-            "data" | "moved" | "import" | "check" | "removed" => {
+            "check" => {
+                if !expect_labels(1, diags) || !module.is_empty() {
+                    continue;
+                }
+                check_names(file, &block.body, &[], &["assert"], "check", diags);
+                let asserts = check_rules(file, &block.body, "assert", diags);
+                config.checks.push(CheckBlock {
+                    name: labels[0].to_string(),
+                    span: span.unwrap_or(Span::new(file, 0..0)),
+                    asserts,
+                });
+            }
+            "data" | "moved" | "import" | "removed" => {
                 diags.push(
                     Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
                         .label(span, "not supported by this version of netform"),

@@ -883,6 +883,45 @@ pub fn plan(
         }
     }
 
+    // `check` blocks: failed assertions are warnings, never errors.
+    if !options.destroy {
+        let declared = |a: &ResourceAddress| config.resource(a).is_some();
+        let root = root_ctx(config, vars, &planned_values, &mut Vec::new());
+        for check in &config.checks {
+            for rule in &check.asserts {
+                let mut scope = scope_in(config, &root, rule.file, &planned_values, &declared);
+                let failed = match eval(&rule.condition, &mut scope) {
+                    Ok(Value::Bool(false)) => true,
+                    Ok(_) => false,
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::warning(format!(
+                                "Check block assertion could not be evaluated: {}",
+                                e.message
+                            ))
+                            .label(e.span, format!("check \"{}\"", check.name)),
+                        );
+                        false
+                    }
+                };
+                if failed {
+                    let message = rule
+                        .error_message
+                        .as_ref()
+                        .and_then(|m| eval(m, &mut scope).ok())
+                        .and_then(|m| m.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "the assertion failed".into());
+                    diags.push(
+                        Diagnostic::warning("Check block assertion failed")
+                            .detail(message.clone())
+                            .label(Some(rule.span.clone()), message)
+                            .code(format!("netform::check::{}", check.name)),
+                    );
+                }
+            }
+        }
+    }
+
     // Module contexts are evaluated lazily, once per dependent: report each finding once.
     let mut seen = Vec::new();
     diags.retain(|d| {
