@@ -229,3 +229,44 @@ check "address_plan" {
     assert!(!run.stderr.contains("never shown"), "{}", run.stderr);
     p.run_env(None, &["validate"], &[]).ok();
 }
+
+#[test]
+fn replace_triggered_by_replaces_when_the_reference_changes() {
+    let emu = Emulator::start();
+    let cfg = |rev: &str| {
+        format!(
+            r#"
+resource "terraform_data" "revision" {{
+  input = "{rev}"
+}}
+
+resource "azurerm_resource_group" "rg" {{
+  name     = "rg-trig"
+  location = "westeurope"
+
+  lifecycle {{
+    replace_triggered_by = [terraform_data.revision]
+  }}
+}}
+"#
+        )
+    };
+    let p = Project::from_files(&[("main.tf", &cfg("1"))]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let run = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    p.write("main.tf", &cfg("2"));
+    let run = p.run(&emu, &["plan"]).ok();
+    assert!(
+        run.stdout
+            .contains("azurerm_resource_group.rg must be replaced")
+            || run.stdout.contains("-/+"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 to add, 1 to change, 1 to destroy"),
+        "{}",
+        run.stdout
+    );
+}

@@ -45,6 +45,8 @@ pub struct Lifecycle {
     pub ignore_changes: Vec<String>,
     pub preconditions: Vec<CheckRule>,
     pub postconditions: Vec<CheckRule>,
+    /// `replace_triggered_by = [...]`: the expressions (references to resources).
+    pub replace_triggered_by: Vec<Expression>,
 }
 
 fn lifecycle(file: usize, body: &Body, diags: &mut Vec<Diagnostic>) -> Lifecycle {
@@ -107,6 +109,23 @@ fn lifecycle(file: usize, body: &Body, diags: &mut Vec<Diagnostic>) -> Lifecycle
         Some(other) => diags.push(
             Diagnostic::error("`ignore_changes` must be a list of attribute names or `all`")
                 .label(span_of(file, other), "write ignore_changes = [tags] or all"),
+        ),
+    }
+    match block
+        .body
+        .get_attribute("replace_triggered_by")
+        .map(|a| &a.value)
+    {
+        None => {}
+        Some(Expression::Array(items)) => {
+            out.replace_triggered_by = items.iter().cloned().collect();
+        }
+        Some(other) => diags.push(
+            Diagnostic::error("`replace_triggered_by` must be a list of resource references")
+                .label(
+                    span_of(file, other),
+                    "write replace_triggered_by = [azurerm_x.y]",
+                ),
         ),
     }
     out.preconditions = check_rules(file, &block.body, "precondition", diags);

@@ -275,6 +275,21 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
                 refs::in_block(block, r.file, &mut found);
             }
         }
+        for e in &r.lifecycle.replace_triggered_by {
+            let before = found.len();
+            refs::in_expr(e, r.file, &mut found);
+            if found[before..]
+                .iter()
+                .all(|f| !matches!(f.target, RefTarget::Resource(_)))
+            {
+                diags.push(
+                    Diagnostic::error("Invalid `replace_triggered_by` entry").label(
+                        crate::config::span_of(r.file, e),
+                        "expected a resource reference such as azurerm_subnet.gw",
+                    ),
+                );
+            }
+        }
         let node = NodeKind::Resource(r.addr.clone());
         wire(&mut g, &node, &path, found, &mut diags);
         if !path.is_empty() {

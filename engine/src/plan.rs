@@ -1005,6 +1005,48 @@ fn expand_dependencies(changes: &mut [PlannedChange]) {
     }
 }
 
+/// `lifecycle.replace_triggered_by`: the first referenced resource instance with a planned
+/// create, update or replacement, as a replacement cause (only for an existing object).
+fn triggered_by(
+    rc: &crate::config::ResourceConfig,
+    addr: &ResourceAddress,
+    exists: bool,
+    changes: &[PlannedChange],
+) -> Option<crate::provider::ReplaceCause> {
+    if !exists || rc.lifecycle.replace_triggered_by.is_empty() {
+        return None;
+    }
+    for e in &rc.lifecycle.replace_triggered_by {
+        let mut found = Vec::new();
+        crate::refs::in_expr(e, rc.file, &mut found);
+        for r in found {
+            let crate::refs::RefTarget::Resource(target) = r.target else {
+                continue;
+            };
+            let hit = changes.iter().find(|c| {
+                c.addr.type_name == target.type_name
+                    && c.addr.name == target.name
+                    && c.addr.module == addr.module
+                    && c.addr.mode == target.mode
+                    && matches!(
+                        c.action,
+                        Action::Create
+                            | Action::Update
+                            | Action::DeleteThenCreate
+                            | Action::CreateThenDelete
+                    )
+            });
+            if let Some(c) = hit {
+                return Some(crate::provider::ReplaceCause {
+                    path: Vec::new(),
+                    reason: format!("replace_triggered_by: {} changes", c.addr),
+                });
+            }
+        }
+    }
+    None
+}
+
 /// The arguments of a built-in resource instance (`{input, triggers_replace}`).
 fn builtin_config(
     config: &Config,
@@ -1135,6 +1177,10 @@ fn plan_instance(
         };
         let prior = refreshed.get(addr).map(|i| &i.attributes);
         let (mut action, after) = crate::builtin::plan(&cfg, prior);
+        let trigger = triggered_by(rc, addr, prior.is_some(), changes);
+        if trigger.is_some() && !action.is_replace() {
+            action = Action::DeleteThenCreate;
+        }
         if action.is_replace() && rc.lifecycle.create_before_destroy {
             action = Action::CreateThenDelete;
         }
@@ -1268,6 +1314,22 @@ fn plan_instance(
         }
         Some(_) => Action::Update,
     };
+    let mut replace_causes = response.replace;
+    let mut reason = action
+        .is_replace()
+        .then_some("replace_because_cannot_update");
+    let action = match triggered_by(rc, addr, prior.is_some(), changes) {
+        Some(cause) if !action.is_replace() && action != Action::Create => {
+            replace_causes.push(cause);
+            reason = Some("replace_by_triggers");
+            if lc.create_before_destroy {
+                Action::CreateThenDelete
+            } else {
+                Action::DeleteThenCreate
+            }
+        }
+        _ => action,
+    };
     if action.is_replace() && lc.prevent_destroy {
         diags.push(prevent_destroy_error(addr, rc));
     }
@@ -1288,8 +1350,8 @@ fn plan_instance(
         action,
         before: prior.cloned(),
         after: Some(response.planned.clone()),
-        reason: (action.is_replace()).then_some("replace_because_cannot_update"),
-        replace: response.replace,
+        reason,
+        replace: replace_causes,
         dependencies: graph.resource_dependencies(&rc.addr).into_iter().collect(),
         deferred: response.deferred,
     });
