@@ -103,6 +103,13 @@ else
   echo "warning: PostgreSQL not found: the pg backend tests cannot run" >&2
 fi
 
+# --- Microsoft's Python SDK for the emulator conformance test (tests/python_sdk.rs) ------
+# Pinned in tests/python/requirements.txt, installed from PyPI into .ci-tools/py; a no-op
+# while the installed set matches. The test installs it too when run alone.
+if ! bash tests/python/install.sh; then
+  echo "warning: could not install the Azure Python SDK: tests/python_sdk.rs will fail under CI" >&2
+fi
+
 # --- The tests ------------------------------------------------------------------------------
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
