@@ -80,6 +80,10 @@ pub async fn make_plan(
     destroy: bool,
     args: &ReviewArgs,
 ) -> Result<Option<SavedPlan>, String> {
+    // `moved` blocks re-address objects in state before anything else looks at it.
+    let mut moved = Vec::new();
+    let state = plan::apply_moved(&project.config, state, &mut moved);
+    ctx.report(&moved, &project.config.sources);
     let before = state.clone();
     let refreshed = if refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), parallelism).await;

@@ -204,3 +204,46 @@ fn module_inputs_are_checked() {
         run.stderr
     );
 }
+
+#[test]
+fn moved_blocks_readdress_objects_without_touching_them() {
+    let emu = Emulator::start();
+    let before = r#"
+resource "azurerm_resource_group" "old" {
+  name     = "rg-moved"
+  location = "westeurope"
+}
+"#;
+    let p = Project::from_files(&[("main.tf", before)]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    p.write(
+        "main.tf",
+        r#"
+resource "azurerm_resource_group" "new" {
+  name     = "rg-moved"
+  location = "westeurope"
+}
+
+moved {
+  from = azurerm_resource_group.old
+  to   = azurerm_resource_group.new
+}
+"#,
+    );
+    let run = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        run.code, 0,
+        "a move is not a change:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.state();
+    let names: Vec<&str> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["new"]);
+    assert!(emu.resources().iter().any(|id| id.ends_with("/rg-moved")));
+}

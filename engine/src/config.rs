@@ -294,6 +294,16 @@ pub struct Config {
     pub modules: BTreeMap<String, ModuleConfig>,
     /// `check` blocks of the root module: assertions reported as warnings.
     pub checks: Vec<CheckBlock>,
+    /// `moved { from = ..., to = ... }` blocks, in file order.
+    pub moved: Vec<Moved>,
+}
+
+/// A `moved` block: the object at `from` in state is now at `to`.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub from: ResourceAddress,
+    pub to: ResourceAddress,
+    pub span: Span,
 }
 
 /// `check "NAME" { assert { condition = ..., error_message = ... } }`.
@@ -786,7 +796,45 @@ fn load_body(
                     asserts,
                 });
             }
-            "data" | "moved" | "import" | "removed" => {
+            "moved" => {
+                check_names(file, &block.body, &["from", "to"], &[], "moved", diags);
+                let span = span.unwrap_or(Span::new(file, 0..0));
+                let addr_of = |k: &str, diags: &mut Vec<Diagnostic>| -> Option<ResourceAddress> {
+                    let Some(attr) = block.body.get_attribute(k) else {
+                        diags.push(
+                            Diagnostic::error(format!("A `moved` block needs `{k}`"))
+                                .label(Some(span.clone()), format!("add `{k} = TYPE.NAME`")),
+                        );
+                        return None;
+                    };
+                    let text = attr.value.to_string();
+                    let parsed = ResourceAddress::parse(text.trim()).map(|a| {
+                        let mut full = steps.clone();
+                        full.extend(a.module.clone());
+                        a.in_module(full)
+                    });
+                    if parsed.is_none() {
+                        diags.push(
+                            Diagnostic::error("Invalid address in `moved`")
+                                .label(span_of(file, &attr.value), "expected a resource address such as azurerm_subnet.old or azurerm_subnet.s[\"a\"]"),
+                        );
+                    }
+                    parsed
+                };
+                let from = addr_of("from", diags);
+                let to = addr_of("to", diags);
+                if let (Some(from), Some(to)) = (from, to) {
+                    if from.type_name != to.type_name {
+                        diags.push(
+                            Diagnostic::error("A `moved` block cannot change the resource type")
+                                .label(Some(span), format!("{from} → {to}")),
+                        );
+                    } else {
+                        config.moved.push(Moved { from, to, span });
+                    }
+                }
+            }
+            "data" | "import" | "removed" => {
                 diags.push(
                     Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
                         .label(span, "not supported by this version of netform"),

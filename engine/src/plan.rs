@@ -199,39 +199,95 @@ impl World for PlanWorld {
 /// resource address: a resource with `count` is a list of its instances, one with
 /// `for_each` a map by key.
 pub fn state_values(state: &State) -> HashMap<ResourceAddress, Value> {
-    let mut out = HashMap::new();
-    for r in &state.resources {
-        let addr = crate::state::resource_address(r);
-        let value = match r.each.as_deref() {
-            Some("list") => {
-                let mut items: Vec<(i64, Value)> = r
-                    .instances
-                    .iter()
-                    .filter_map(|i| {
-                        let k = i.index_key.as_ref().and_then(|k| k.as_i64())?;
-                        Some((k, Value::from_json(&i.attributes)))
-                    })
-                    .collect();
-                items.sort_by_key(|(k, _)| *k);
-                Value::List(items.into_iter().map(|(_, v)| v).collect())
+    state
+        .resources
+        .iter()
+        .filter_map(|r| resource_value(r).map(|v| (crate::state::resource_address(r), v)))
+        .collect()
+}
+
+/// The value expressions see for one resource in state: its object, or a list (`count`) or
+/// map (`for_each`) of its instances' objects.
+pub fn resource_value(r: &crate::state::ResourceState) -> Option<Value> {
+    Some(match r.each.as_deref() {
+        Some("list") => {
+            let mut items: Vec<(i64, Value)> = r
+                .instances
+                .iter()
+                .filter_map(|i| {
+                    let k = i.index_key.as_ref().and_then(|k| k.as_i64())?;
+                    Some((k, Value::from_json(&i.attributes)))
+                })
+                .collect();
+            items.sort_by_key(|(k, _)| *k);
+            Value::List(items.into_iter().map(|(_, v)| v).collect())
+        }
+        Some("map") => Value::Object(
+            r.instances
+                .iter()
+                .filter_map(|i| {
+                    let k = i.index_key.as_ref().and_then(|k| k.as_str())?;
+                    Some((k.to_string(), Value::from_json(&i.attributes)))
+                })
+                .collect(),
+        ),
+        _ => Value::from_json(&r.instances.first()?.attributes),
+    })
+}
+
+/// Apply the configuration's `moved` blocks to `state`: objects recorded at a `from` address
+/// are recorded at the `to` address instead (nothing changes in the cloud). A resource
+/// address without a key moves every instance, keeping its key.
+pub fn apply_moved(config: &Config, mut state: State, diags: &mut Vec<Diagnostic>) -> State {
+    for m in &config.moved {
+        let matching: Vec<ResourceAddress> = state
+            .addresses()
+            .filter(|a| {
+                a.module == m.from.module
+                    && a.mode == m.from.mode
+                    && a.type_name == m.from.type_name
+                    && a.name == m.from.name
+                    && (m.from.key.is_none() || a.key == m.from.key)
+            })
+            .collect();
+        for old in matching {
+            let mut new = m.to.clone();
+            if m.from.key.is_none() && new.key.is_none() {
+                new.key = old.key.clone();
             }
-            Some("map") => Value::Object(
-                r.instances
-                    .iter()
-                    .filter_map(|i| {
-                        let k = i.index_key.as_ref().and_then(|k| k.as_str())?;
-                        Some((k.to_string(), Value::from_json(&i.attributes)))
-                    })
-                    .collect(),
-            ),
-            _ => match r.instances.first() {
-                Some(i) => Value::from_json(&i.attributes),
-                None => continue,
-            },
-        };
-        out.insert(addr, value);
+            if state.get(&new).is_some() {
+                diags.push(
+                    Diagnostic::warning(format!(
+                        "Cannot move {old} to {new}: {new} is already in the state"
+                    ))
+                    .label(Some(m.span.clone()), "this moved block is ignored for it")
+                    .code("netform::moved"),
+                );
+                continue;
+            }
+            let provider = state
+                .resources
+                .iter()
+                .find(|r| crate::state::resource_address(r) == old.resource())
+                .map(|r| {
+                    r.provider
+                        .trim_start_matches("provider[\"")
+                        .trim_end_matches("\"]")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            if let Some(inst) = state.remove(&old) {
+                state.set(
+                    &new,
+                    &provider,
+                    inst.attributes,
+                    inst.sensitive_attributes,
+                    inst.dependencies,
+                );
+            }
+        }
     }
-    out
+    state
 }
 
 /// Where an expression of one module instance is evaluated: the instance's address, its
