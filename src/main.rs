@@ -3,9 +3,9 @@
 
 mod cloud;
 mod cmd_fmt;
-mod cmd_validate;
 mod cmd_show;
 mod cmd_state;
+mod cmd_validate;
 mod progress;
 mod project;
 mod report;
@@ -454,13 +454,7 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     let store = cmd_state::open_store(&ctx.dir)?;
     let _lock = cmd_state::lock(store.clone(), "plan", &args.lock).await?;
     let mut state = cmd_state::load(store.as_ref())?;
-    let cloud = cloud::connect(
-        &ctx.dir,
-        &project.provider_block,
-        ctx.embedded,
-        ctx.endpoint.as_deref(),
-    )
-    .await?;
+    let cloud = connect_if_needed(ctx, &project, &state).await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
     // Plan never writes state: interrupted operations are reconciled in memory only.
     if !cmd_state::reconcile(&mut state, provider.as_ref(), store.as_ref(), false).await? {
@@ -486,6 +480,40 @@ async fn plan_cmd(ctx: &Ctx, args: PlanArgs) -> Result<u8, String> {
     })
 }
 
+/// Connect to Azure (or the emulator) only when the configuration or the state holds an
+/// azurerm object: a project of `terraform_data` alone needs no credentials.
+async fn connect_if_needed(
+    ctx: &Ctx,
+    project: &Project,
+    state: &State,
+) -> Result<cloud::Cloud, String> {
+    let azure = ctx.embedded
+        || ctx.endpoint.is_some()
+        || project
+            .config
+            .resources
+            .iter()
+            .any(|r| r.addr.type_name.starts_with("azurerm_"))
+        || state
+            .resources
+            .iter()
+            .any(|r| r.type_name.starts_with("azurerm_"));
+    if azure {
+        cloud::connect(
+            &ctx.dir,
+            &project.provider_block,
+            ctx.embedded,
+            ctx.endpoint.as_deref(),
+        )
+        .await
+    } else {
+        Ok(cloud::Cloud {
+            provider: offline_provider()?,
+            emulator: None,
+        })
+    }
+}
+
 async fn shutdown(cloud: cloud::Cloud) {
     if let Some(emu) = cloud.emulator {
         emu.shutdown().await;
@@ -503,13 +531,7 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
     let operation = if destroy { "destroy" } else { "apply" };
     let _lock = cmd_state::lock(store.clone(), operation, &args.lock).await?;
     let mut state = cmd_state::load(store.as_ref())?;
-    let cloud = cloud::connect(
-        &ctx.dir,
-        &project.provider_block,
-        ctx.embedded,
-        ctx.endpoint.as_deref(),
-    )
-    .await?;
+    let cloud = connect_if_needed(ctx, &project, &state).await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
     if !cmd_state::reconcile(&mut state, provider.as_ref(), store.as_ref(), true).await? {
         return Ok(1);

@@ -187,11 +187,21 @@ struct Shared {
     store: Arc<dyn StateStore>,
     observer: Arc<dyn Observer>,
     state: Mutex<State>,
+    /// What expressions see of every resource, kept in step with `state` one resource at a
+    /// time (rebuilding it from the whole state for every operation made applies quadratic).
+    values: Mutex<HashMap<ResourceAddress, Value>>,
+    /// Completed changes not yet written; the flusher writes them within `FLUSH_INTERVAL`.
+    dirty: std::sync::atomic::AtomicBool,
+    last_write: Mutex<Instant>,
     heartbeat: Duration,
     wait_for_provider: Option<Duration>,
     gate_poll: Duration,
     interrupt: Option<InterruptReceiver>,
 }
+
+/// Completed operations reach the state file within this long. Journal intents (before a
+/// request is sent) are always written at once.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What an apply works with besides the plan: the configuration (re-evaluated per resource
 /// as dependencies complete), the state to start from, and where effects and progress go.
@@ -221,12 +231,25 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         provider: provider.clone(),
         store,
         observer: observer.clone(),
+        values: Mutex::new(state_values(&state)),
         state: Mutex::new(state),
+        dirty: std::sync::atomic::AtomicBool::new(false),
+        last_write: Mutex::new(Instant::now()),
         heartbeat: options.heartbeat,
         wait_for_provider: options.wait_for_provider,
         gate_poll: options.gate_poll,
         interrupt: options.interrupt.clone(),
     });
+    // Writes coalesced completions within FLUSH_INTERVAL while the walk runs.
+    let flusher = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(FLUSH_INTERVAL).await;
+                flush(&shared);
+            }
+        })
+    };
     let mut interrupt = options.interrupt.clone();
     let mut announced_stop = false;
     let mut not_started = Vec::new();
@@ -405,6 +428,9 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         }
     }
 
+    flusher.abort();
+    let _ = flusher.await;
+    flush(&shared);
     // Outputs from the final state.
     let mut state = match Arc::try_unwrap(shared) {
         Ok(s) => s.state.into_inner().unwrap_or_else(|p| p.into_inner()),
@@ -651,7 +677,7 @@ async fn run_op(
             let fut = provider.delete(&addr.type_name, prior, &ctx);
             match with_heartbeat(shared, addr, kind, started, fut).await {
                 Ok(()) => {
-                    persist(shared, |s| {
+                    persist(shared, Some(addr), |s| {
                         s.remove(addr);
                         s.clear_pending(addr);
                     });
@@ -678,40 +704,44 @@ async fn run_op(
                     refresh_dependencies(shared, change).await;
                 }
                 // Re-evaluate the configuration now that dependencies have their final values.
-                let (values, prior) = {
-                    let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-                    let prior = match kind {
-                        OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
-                        _ => None,
+                let prior = match kind {
+                    OpKind::Update => {
+                        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                        state.get(addr).map(|i| i.attributes.clone())
+                    }
+                    _ => None,
+                };
+                // The values guard must not live across an await: evaluate in a block.
+                let (decoded, response) = {
+                    let values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut diags = Vec::new();
+                    let Some(decoded) = decode_config(
+                        &shared.config,
+                        addr,
+                        &rt.schema,
+                        &shared.vars,
+                        &values,
+                        &mut diags,
+                    ) else {
+                        return Err(vec![Diagnostic::error(format!(
+                            "{addr}: no longer in the configuration"
+                        ))]);
                     };
-                    (state_values(&state), prior)
+                    if diags.has_errors() {
+                        return Err(diags.into_iter().filter(|d| d.is_error()).collect());
+                    }
+                    let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
+                    let world = StateWorld::new(&values, provider.as_ref());
+                    let response = provider.plan_change(PlanChangeRequest {
+                        type_name: &addr.type_name,
+                        prior: prior.as_ref(),
+                        config: &decoded.value,
+                        proposed,
+                        replace,
+                        world: &world,
+                    });
+                    (decoded, response)
                 };
-                let mut diags = Vec::new();
-                let Some(decoded) = decode_config(
-                    &shared.config,
-                    addr,
-                    &rt.schema,
-                    &shared.vars,
-                    &values,
-                    &mut diags,
-                ) else {
-                    return Err(vec![Diagnostic::error(format!(
-                        "{addr}: no longer in the configuration"
-                    ))]);
-                };
-                if diags.has_errors() {
-                    return Err(diags.into_iter().filter(|d| d.is_error()).collect());
-                }
-                let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
-                let world = StateWorld::new(&values, provider.as_ref());
-                let response = provider.plan_change(PlanChangeRequest {
-                    type_name: &addr.type_name,
-                    prior: prior.as_ref(),
-                    config: &decoded.value,
-                    proposed,
-                    replace,
-                    world: &world,
-                });
                 let errs: Vec<Diagnostic> = response
                     .diagnostics
                     .into_iter()
@@ -825,7 +855,7 @@ async fn run_op(
                 match result {
                     Ok(attrs) => {
                         let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
-                        persist(shared, |s| {
+                        persist(shared, Some(addr), |s| {
                             s.set(addr, provider.name(), attrs, sensitive, deps);
                             s.clear_pending(addr);
                         });
@@ -849,7 +879,7 @@ async fn run_op(
 
 /// Record an intent in the journal and persist it before the request is sent.
 fn journal(shared: &Shared, op: PendingOp) {
-    persist(shared, |s| s.add_pending(op));
+    persist_now(shared, |s| s.add_pending(op));
 }
 
 /// After a failed operation: a request the cloud refused outright changed nothing, so its
@@ -861,7 +891,7 @@ fn settle_failed(shared: &Shared, addr: &ResourceAddress, e: &crate::provider::P
         e.kind,
         ErrorKind::Invalid | ErrorKind::Auth | ErrorKind::NotFound
     ) {
-        persist(shared, |s| {
+        persist(shared, None, |s| {
             s.clear_pending(addr);
         });
     }
@@ -1015,21 +1045,22 @@ fn run_builtin(
     });
     let mut id = None;
     if kind == OpKind::Delete {
-        persist(shared, |s| {
+        persist(shared, Some(addr), |s| {
             s.remove(addr);
         });
     } else {
-        let (values, prior) = {
-            let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-            let prior = match kind {
-                OpKind::Update => state.get(addr).map(|i| i.attributes.clone()),
-                _ => None,
-            };
-            (state_values(&state), prior)
+        let prior = match kind {
+            OpKind::Update => {
+                let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.get(addr).map(|i| i.attributes.clone())
+            }
+            _ => None,
         };
         let mut diags = Vec::new();
-        let value =
-            crate::plan::builtin_value(&shared.config, addr, &shared.vars, &values, &mut diags);
+        let value = {
+            let values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
+            crate::plan::builtin_value(&shared.config, addr, &shared.vars, &values, &mut diags)
+        };
         let Some(value) = value.filter(|_| !diags.has_errors()) else {
             return Err(diags.into_iter().filter(|d| d.is_error()).collect());
         };
@@ -1040,7 +1071,7 @@ fn run_builtin(
             .iter()
             .map(ToString::to_string)
             .collect();
-        persist(shared, |s| {
+        persist(shared, Some(addr), |s| {
             s.set(addr, crate::builtin::PROVIDER, attrs, Vec::new(), deps)
         });
     }
@@ -1064,7 +1095,7 @@ async fn refresh_dependencies(shared: &Shared, change: &crate::plan::PlannedChan
         if let Ok(Some(fresh)) = shared.provider.read(&dep.type_name, &prior).await
             && fresh != prior
         {
-            persist(shared, |s| {
+            persist(shared, Some(dep), |s| {
                 if let Some(inst) = s.get(dep).cloned() {
                     s.set(
                         dep,
@@ -1102,47 +1133,117 @@ async fn with_heartbeat<T>(
     }
 }
 
-/// Change the state and write it out; a failed write is reported, the in-memory state kept.
-fn persist(shared: &Shared, change: impl FnOnce(&mut State)) {
+/// Change the state for a completed operation. The change reaches the file at once when the
+/// last write is older than `FLUSH_INTERVAL`, otherwise with the flusher's next write — so a
+/// burst of fast operations costs a few writes, not one full-state write each.
+fn persist(shared: &Shared, addr: Option<&ResourceAddress>, change: impl FnOnce(&mut State)) {
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     change(&mut state);
     state.serial += 1;
-    if let Err(e) = shared.store.save(&state) {
+    if let Some(addr) = addr {
+        let mut values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
+        let resource = addr.resource();
+        match state
+            .resource_state(&resource)
+            .and_then(crate::plan::resource_value)
+        {
+            Some(v) => values.insert(resource, v),
+            None => values.remove(&resource),
+        };
+    }
+    let due = shared
+        .last_write
+        .lock()
+        .map(|t| t.elapsed() >= FLUSH_INTERVAL)
+        .unwrap_or(true);
+    if due {
+        write_state(shared, &state);
+    } else {
+        shared
+            .dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Change the state and write it before returning: for journal intents, which must be on disk
+/// before the request they describe is sent.
+fn persist_now(shared: &Shared, change: impl FnOnce(&mut State)) {
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    change(&mut state);
+    state.serial += 1;
+    write_state(shared, &state);
+}
+
+/// Write `state` (held locked by the caller); a failed write is reported, the in-memory state kept.
+fn write_state(shared: &Shared, state: &State) {
+    shared
+        .dirty
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    if let Err(e) = shared.store.save(state) {
         shared.observer.on_event(ApplyEvent::StatePersistFailed {
             error: e.to_string(),
         });
     }
-}
-
-/// The world as current state shows it, for plan_change at apply time.
-struct StateWorld {
-    by_id: HashMap<String, serde_json::Value>,
-    planned: HashMap<String, (String, Value)>,
-}
-
-impl StateWorld {
-    fn new(values: &HashMap<ResourceAddress, Value>, provider: &dyn Provider) -> Self {
-        let mut by_id = HashMap::new();
-        let mut planned = HashMap::new();
-        for (addr, v) in values {
-            if let Some(id) = v.get("id").as_str() {
-                by_id.insert(id.to_ascii_lowercase(), v.to_json());
-            }
-            if let Some(id) = provider.object_id(&addr.type_name, v) {
-                planned.insert(id.to_ascii_lowercase(), (addr.type_name.clone(), v.clone()));
-            }
-        }
-        StateWorld { by_id, planned }
+    if let Ok(mut t) = shared.last_write.lock() {
+        *t = Instant::now();
     }
 }
 
-impl World for StateWorld {
+/// Write pending completed changes, if any.
+fn flush(shared: &Shared) {
+    if shared.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        write_state(shared, &state);
+    }
+}
+
+/// The world as current state shows it, for plan_change at apply time. Lookups scan the
+/// values only when a provider asks (the circuit gate), so building it costs nothing.
+struct StateWorld<'a> {
+    values: &'a HashMap<ResourceAddress, Value>,
+    provider: &'a dyn Provider,
+    found: std::sync::OnceLock<HashMap<String, (String, Value, serde_json::Value)>>,
+}
+
+impl<'a> StateWorld<'a> {
+    fn new(values: &'a HashMap<ResourceAddress, Value>, provider: &'a dyn Provider) -> Self {
+        StateWorld {
+            values,
+            provider,
+            found: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &HashMap<String, (String, Value, serde_json::Value)> {
+        self.found.get_or_init(|| {
+            let mut out = HashMap::new();
+            for (addr, v) in self.values {
+                let id = v
+                    .get("id")
+                    .as_str()
+                    .map(str::to_string)
+                    .or_else(|| self.provider.object_id(&addr.type_name, v));
+                if let Some(id) = id {
+                    out.insert(
+                        id.to_ascii_lowercase(),
+                        (addr.type_name.clone(), v.clone(), v.to_json()),
+                    );
+                }
+            }
+            out
+        })
+    }
+}
+
+impl World for StateWorld<'_> {
     fn prior_by_id(&self, id: &str) -> Option<&serde_json::Value> {
-        self.by_id.get(&id.to_ascii_lowercase())
+        self.index()
+            .get(&id.to_ascii_lowercase())
+            .map(|(_, _, j)| j)
     }
     fn planned_by_id(&self, id: &str) -> Option<(&str, &Value)> {
-        self.planned
+        self.index()
             .get(&id.to_ascii_lowercase())
-            .map(|(t, v)| (t.as_str(), v))
+            .map(|(t, v, _)| (t.as_str(), v))
     }
 }

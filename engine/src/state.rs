@@ -224,6 +224,11 @@ impl State {
         Some(self.pending.remove(at))
     }
 
+    /// The state entry of the resource `addr` belongs to (all its instances).
+    pub fn resource_state(&self, addr: &ResourceAddress) -> Option<&ResourceState> {
+        self.position(addr).ok().map(|i| &self.resources[i])
+    }
+
     fn position(&self, addr: &ResourceAddress) -> Result<usize, usize> {
         let want = sort_key_of(addr);
         self.resources.binary_search_by(|r| sort_key(r).cmp(&want))
