@@ -25,7 +25,10 @@ fn timed(dir: &Path, args: &[&str]) -> (f64, f64) {
         .expect("run netform");
     let secs = start.elapsed().as_secs_f64();
     if !out.status.success() {
-        eprintln!("netform {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "netform {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::process::exit(1);
     }
     (secs, peak_children_rss_mb())
@@ -36,7 +39,11 @@ fn peak_children_rss_mb() -> f64 {
     // SAFETY: getrusage only writes into the struct we pass.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc == 0 { usage.ru_maxrss as f64 / 1024.0 } else { f64::NAN }
+    if rc == 0 {
+        usage.ru_maxrss as f64 / 1024.0
+    } else {
+        f64::NAN
+    }
 }
 
 fn case(shape: &str, n: usize) {
@@ -50,7 +57,9 @@ fn case(shape: &str, n: usize) {
     std::fs::write(dir.path().join("main.tf"), hcl).expect("write");
     let (plan_s, plan_mb) = timed(dir.path(), &["plan", "--refresh=false"]);
     let (apply_s, apply_mb) = timed(dir.path(), &["apply", "--auto-approve", "--refresh=false"]);
-    let state_kb = std::fs::metadata(dir.path().join("netform.tfstate")).map(|m| m.len() / 1024).unwrap_or(0);
+    let state_kb = std::fs::metadata(dir.path().join("netform.tfstate"))
+        .map(|m| m.len() / 1024)
+        .unwrap_or(0);
     println!(
         "{:>13} {:>7} {:>9.3} {:>9.1} {:>9.3} {:>9.1} {:>9}",
         shape,
@@ -73,15 +82,31 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let cases: Vec<(&str, usize)> = if quick {
-        vec![("chain", 100), ("chain", 1000), ("fan-out", 1000), ("nested-chain", 100)]
+        vec![
+            ("chain", 100),
+            ("chain", 1000),
+            ("fan-out", 1000),
+            ("nested-chain", 100),
+        ]
     } else {
-        vec![("chain", 100), ("chain", 1000), ("chain", 10000), ("fan-out", 10000), ("nested-chain", 1000)]
+        vec![
+            ("chain", 100),
+            ("chain", 1000),
+            ("chain", 10000),
+            ("fan-out", 10000),
+            ("nested-chain", 1000),
+        ]
     };
     println!("terraform_data, local state, release build; each case in its own process");
-    println!("{:>13} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}", "shape", "n", "plan s", "plan MB", "apply s", "peak MB", "state KB");
+    println!(
+        "{:>13} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "shape", "n", "plan s", "plan MB", "apply s", "peak MB", "state KB"
+    );
     let exe = std::env::current_exe().expect("own exe");
     for (shape, n) in cases {
-        let status = Command::new(&exe).args(["--case", shape, &n.to_string()]).status();
+        let status = Command::new(&exe)
+            .args(["--case", shape, &n.to_string()])
+            .status();
         if !status.map(|s| s.success()).unwrap_or(false) {
             eprintln!("case {shape} {n} failed");
             std::process::exit(1);
