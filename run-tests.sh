@@ -103,11 +103,16 @@ else
   echo "warning: PostgreSQL not found: the pg backend tests cannot run" >&2
 fi
 
-# --- Microsoft's Python SDK for the emulator conformance test (tests/python_sdk.rs) ------
-# Pinned in tests/python/requirements.txt, installed from PyPI into .ci-tools/py; a no-op
-# while the installed set matches. The test installs it too when run alone.
-if ! bash tests/python/install.sh; then
+# --- Microsoft's Python SDK and the Azure CLI for the emulator conformance tests ----------
+# (tests/python_sdk.rs, tests/azure_cli.rs.) Pinned in tests/python/requirements*.txt,
+# installed from PyPI into .ci-tools/py and .ci-tools/az; a no-op while the installed set
+# matches (the CLI's first install takes about a minute). The tests install them too when run
+# alone.
+if ! bash tests/python/install.sh sdk; then
   echo "warning: could not install the Azure Python SDK: tests/python_sdk.rs will fail under CI" >&2
+fi
+if ! bash tests/python/install.sh cli; then
+  echo "warning: could not install the Azure CLI: tests/azure_cli.rs will fail under CI" >&2
 fi
 
 # --- The tests ------------------------------------------------------------------------------

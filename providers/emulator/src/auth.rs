@@ -22,6 +22,8 @@ use crate::api::{ApiError, json_response, query_param};
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
     pub oid: String,
+    /// The tenant the token was issued in (the token endpoint's path segment).
+    pub tenant: String,
     /// `None`: every subscription.
     pub subscriptions: Option<Vec<String>>,
 }
@@ -34,6 +36,9 @@ pub struct Tokens {
 
 /// Object id of the system-assigned managed identity.
 pub const SYSTEM_IDENTITY_OID: &str = "5f0c1bd9-6e0e-4a4d-9c3a-000000000001";
+
+/// The tenant of managed identities.
+pub const MANAGED_IDENTITY_TENANT: &str = "00000000-0000-0000-0000-000000000000";
 
 const TOKEN_LIFETIME_SECS: u64 = 3599;
 
@@ -133,6 +138,7 @@ pub fn token_endpoint(
     let grant = if clients.is_empty() {
         TokenGrant {
             oid: client_id.clone(),
+            tenant: tenant.to_string(),
             subscriptions: None,
         }
     } else {
@@ -164,6 +170,7 @@ pub fn token_endpoint(
         }
         TokenGrant {
             oid: known.client_id.clone(),
+            tenant: tenant.to_string(),
             subscriptions: known.subscriptions.clone(),
         }
     };
@@ -189,6 +196,7 @@ pub fn managed_identity_endpoint(
     let grant = match &client_id {
         Some(id) => TokenGrant {
             oid: id.clone(),
+            tenant: MANAGED_IDENTITY_TENANT.to_string(),
             subscriptions: clients
                 .iter()
                 .find(|c| c.client_id.eq_ignore_ascii_case(id))
@@ -196,6 +204,7 @@ pub fn managed_identity_endpoint(
         },
         None => TokenGrant {
             oid: SYSTEM_IDENTITY_OID.to_string(),
+            tenant: MANAGED_IDENTITY_TENANT.to_string(),
             subscriptions: None,
         },
     };
@@ -203,7 +212,7 @@ pub fn managed_identity_endpoint(
         .as_deref()
         .unwrap_or(SYSTEM_IDENTITY_OID)
         .to_string();
-    let token = tokens.issue("managed-identity", &app, grant, now_secs);
+    let token = tokens.issue(MANAGED_IDENTITY_TENANT, &app, grant, now_secs);
     let exp = now_secs + TOKEN_LIFETIME_SECS;
     json_response(
         200,
@@ -256,13 +265,15 @@ fn unauthorized(code: &str, message: &str, description: &str) -> ApiError {
     e
 }
 
-/// ARM's check of an `Authorization` header for a request under `/subscriptions/{sub}`.
+/// ARM's check of an `Authorization` header for a request under `/subscriptions[/{sub}]` or
+/// `/tenants`; the token's grant when it passes. Subscription coverage is checked when the path
+/// names a subscription.
 pub fn check_arm(
     tokens: &Tokens,
     authorization: Option<&str>,
     method: &Method,
     path: &str,
-) -> Result<(), ApiError> {
+) -> Result<TokenGrant, ApiError> {
     let token = authorization.and_then(|v| {
         let (scheme, token) = v.split_once(' ').unwrap_or((v, ""));
         let token = token.trim();
@@ -283,10 +294,11 @@ pub fn check_arm(
         ));
     };
     let sub = path.split('/').nth(2).unwrap_or_default();
-    let covered = grant
-        .subscriptions
-        .as_ref()
-        .is_none_or(|subs| subs.iter().any(|s| s.eq_ignore_ascii_case(sub)));
+    let covered = sub.is_empty()
+        || grant
+            .subscriptions
+            .as_ref()
+            .is_none_or(|subs| subs.iter().any(|s| s.eq_ignore_ascii_case(sub)));
     if !covered {
         let scope = path.trim_end_matches('/');
         let action = arm_action(method, path);
@@ -299,7 +311,51 @@ pub fn check_arm(
             ),
         ));
     }
-    Ok(())
+    Ok(grant)
+}
+
+/// `GET /subscriptions`: the subscriptions a token covers; for a token covering every
+/// subscription (or without `require_auth`), those holding resources (the all-zero one when
+/// there are none).
+pub fn list_subscriptions(
+    grant: Option<&TokenGrant>,
+    with_resources: &std::collections::BTreeSet<String>,
+) -> Response {
+    let tenant = grant
+        .map(|g| g.tenant.clone())
+        .unwrap_or_else(|| MANAGED_IDENTITY_TENANT.to_string());
+    let subs: Vec<String> = match grant.and_then(|g| g.subscriptions.clone()) {
+        Some(list) => list,
+        None if with_resources.is_empty() => vec![MANAGED_IDENTITY_TENANT.to_string()],
+        None => with_resources.iter().cloned().collect(),
+    };
+    let value: Vec<Value> = subs
+        .iter()
+        .map(|s| {
+            json!({
+                "id": format!("/subscriptions/{s}"),
+                "authorizationSource": "RoleBased",
+                "managedByTenants": [],
+                "subscriptionId": s,
+                "tenantId": tenant,
+                "displayName": "netform emulator",
+                "state": "Enabled",
+                "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}
+            })
+        })
+        .collect();
+    json_response(200, &json!({ "value": value }))
+}
+
+/// `GET /tenants`: the token's tenant.
+pub fn list_tenants(grant: Option<&TokenGrant>) -> Response {
+    let tenant = grant
+        .map(|g| g.tenant.clone())
+        .unwrap_or_else(|| MANAGED_IDENTITY_TENANT.to_string());
+    json_response(
+        200,
+        &json!({"value": [{"id": format!("/tenants/{tenant}"), "tenantId": tenant, "tenantCategory": "Home", "displayName": "netform emulator", "defaultDomain": "netform-emulator.invalid"}]}),
+    )
 }
 
 /// The RBAC action ARM names in `AuthorizationFailed`, e.g.

@@ -285,6 +285,47 @@ impl Shared {
     }
 }
 
+/// Regions listed by `GET /subscriptions/{sub}/locations` (the Azure CLI reads it to turn a
+/// display name such as "West Europe" into `westeurope`). Any other location string is still
+/// accepted by PUTs and normalised.
+const REGIONS: &[(&str, &str)] = &[
+    ("australiaeast", "Australia East"),
+    ("brazilsouth", "Brazil South"),
+    ("centralus", "Central US"),
+    ("eastasia", "East Asia"),
+    ("eastus", "East US"),
+    ("eastus2", "East US 2"),
+    ("francecentral", "France Central"),
+    ("germanywestcentral", "Germany West Central"),
+    ("japaneast", "Japan East"),
+    ("northeurope", "North Europe"),
+    ("southeastasia", "Southeast Asia"),
+    ("swedencentral", "Sweden Central"),
+    ("uksouth", "UK South"),
+    ("ukwest", "UK West"),
+    ("westcentralus", "West Central US"),
+    ("westeurope", "West Europe"),
+    ("westus", "West US"),
+    ("westus2", "West US 2"),
+];
+
+fn locations(sub: &str) -> Value {
+    let value: Vec<Value> = REGIONS
+        .iter()
+        .map(|(name, display)| {
+            json!({
+                "id": format!("/subscriptions/{sub}/locations/{name}"),
+                "name": name,
+                "type": "Region",
+                "displayName": display,
+                "regionalDisplayName": display,
+                "metadata": {"regionType": "Physical", "regionCategory": "Recommended"}
+            })
+        })
+        .collect();
+    json!({ "value": value })
+}
+
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
@@ -517,9 +558,36 @@ impl H<'_> {
         if path == "/_emulator" || path.starts_with("/_emulator/") {
             return self.admin(path);
         }
-        if self.cfg.require_auth && path.starts_with("/subscriptions") {
+        let listing = path.trim_end_matches('/');
+        let is_tenants = listing.eq_ignore_ascii_case("/tenants");
+        let grant = if self.cfg.require_auth && (path.starts_with("/subscriptions") || is_tenants) {
             let authorization = self.header("authorization");
-            auth::check_arm(self.tokens, authorization.as_deref(), self.method, path)?;
+            Some(auth::check_arm(
+                self.tokens,
+                authorization.as_deref(),
+                self.method,
+                path,
+            )?)
+        } else {
+            None
+        };
+        if listing.eq_ignore_ascii_case("/subscriptions") {
+            let with_resources = self
+                .store
+                .resources
+                .values()
+                .filter_map(|r| r.body.get("id").and_then(Value::as_str))
+                .filter_map(|id| id.split('/').nth(2).map(str::to_string))
+                .collect();
+            return Ok(auth::list_subscriptions(grant.as_ref(), &with_resources));
+        }
+        if is_tenants {
+            return Ok(auth::list_tenants(grant.as_ref()));
+        }
+        if let [_, sub, loc] = listing.split('/').skip(1).collect::<Vec<_>>()[..]
+            && loc.eq_ignore_ascii_case("locations")
+        {
+            return Ok(json_response(200, &locations(sub)));
         }
         let now_secs = self.now / 1000;
         if path == "/metadata/identity/oauth2/token" || path == "/msi/token" {

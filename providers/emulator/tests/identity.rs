@@ -308,3 +308,59 @@ async fn tls_serves_https_with_a_generated_ca_clients_can_trust() {
     assert_eq!((s, code(&v)), (404, "ResourceGroupNotFound"));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn subscriptions_tenants_and_locations_for_clients_that_log_in() {
+    let emu = start(restricted(), loopback()).await.expect("start");
+    let c = reqwest::Client::new();
+    let (_, tok) = token(&c, emu.base_url(), CLIENT, "s3cret+/=").await;
+    let access = tok["access_token"].as_str().expect("token").to_string();
+    let base = emu.base_url();
+    // Listing subscriptions needs a token but no coverage; it lists what the token covers.
+    assert_eq!(
+        get(
+            &c,
+            &format!("{base}/subscriptions?api-version=2022-12-01"),
+            None
+        )
+        .await
+        .0,
+        401
+    );
+    let (s, v) = get(
+        &c,
+        &format!("{base}/subscriptions?api-version=2022-12-01"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"][0]["subscriptionId"], SUB_A);
+    assert_eq!(v["value"][0]["tenantId"], TENANT);
+    assert_eq!(v["value"].as_array().map(Vec::len), Some(1));
+    let (s, v) = get(
+        &c,
+        &format!("{base}/tenants?api-version=2022-12-01"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"][0]["tenantId"], TENANT);
+    let (s, v) = get(
+        &c,
+        &format!("{base}/subscriptions/{SUB_A}/locations?api-version=2022-12-01"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        v["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .any(|l| l["name"] == "westeurope" && l["displayName"] == "West Europe"),
+        "{v}"
+    );
+    let other = format!("{base}/subscriptions/{SUB_B}/locations?api-version=2022-12-01");
+    assert_eq!(get(&c, &other, Some(&access)).await.0, 403);
+    emu.shutdown().await;
+}
