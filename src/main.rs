@@ -3,6 +3,7 @@
 
 mod cloud;
 mod cmd_fmt;
+mod cmd_import;
 mod cmd_show;
 mod cmd_state;
 mod cmd_validate;
@@ -75,6 +76,15 @@ enum Command {
     },
     /// Print the dependency graph as DOT.
     Graph,
+    /// Record an existing Azure object (by its resource id) in state at ADDRESS.
+    Import {
+        address: String,
+        id: String,
+        #[command(flatten)]
+        vars: VarArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
     /// Rewrite configuration files in the canonical layout (--check, --diff, --recursive).
     Fmt(cmd_fmt::FmtArgs),
     /// Inspect and edit the state: list, show, mv, rm, pull, push.
@@ -334,6 +344,12 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Show(args) => cmd_show::show(&ctx, args),
         Command::Output { name, json } => output(&ctx, name, json),
         Command::Graph => graph(&ctx),
+        Command::Import {
+            address,
+            id,
+            vars,
+            lock,
+        } => cmd_import::run(&ctx, &address, &id, &vars, &lock).await,
         Command::Fmt(args) => cmd_fmt::run(&ctx.dir, args),
         Command::ForceUnlock { id, force } => force_unlock(&ctx, &id, force),
         Command::State(cmd) => state_cmd(&ctx, cmd).await,

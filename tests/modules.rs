@@ -247,3 +247,46 @@ moved {
     assert_eq!(names, vec!["new"]);
     assert!(emu.resources().iter().any(|id| id.ends_with("/rg-moved")));
 }
+
+#[test]
+fn import_records_an_existing_object_at_an_address() {
+    let emu = Emulator::start();
+    let rg = r#"
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-import"
+  location = "westeurope"
+}
+"#;
+    // Someone else created the resource group.
+    let other = Project::from_files(&[("main.tf", rg)]);
+    other.run(&emu, &["apply", "--auto-approve"]).ok();
+    let id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-import";
+
+    let p = Project::from_files(&[("main.tf", rg)]);
+    let run = p.run(&emu, &["import", "azurerm_resource_group.nope", id]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("does not exist in the configuration"),
+        "{}",
+        run.stderr
+    );
+
+    p.run(&emu, &["import", "azurerm_resource_group.rg", id])
+        .ok();
+    assert_eq!(
+        p.state()["resources"][0]["instances"][0]["attributes"]["id"],
+        id
+    );
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    let run = p.run(&emu, &["import", "azurerm_resource_group.rg", id]);
+    assert_ne!(run.code, 0, "already managed");
+    let fresh = Project::from_files(&[("main.tf", rg)]);
+    let missing = fresh.run(
+        &emu,
+        &["import", "azurerm_resource_group.rg", &format!("{id}-missing")],
+    );
+    assert_ne!(missing.code, 0);
+    assert!(missing.stderr.contains("non-existent"), "{}", missing.stderr);
+}
