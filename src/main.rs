@@ -261,8 +261,9 @@ enum EmulatorCommand {
         /// Probability that an ARM request gets a fault (0..1; default 0.1 with --fault-seed).
         #[arg(long, value_name = "F")]
         fault_rate: Option<f64>,
-        /// Answer 401 to ARM requests without a bearer token (tokens come from the emulator's
-        /// own OAuth2 and managed-identity endpoints).
+        /// ARM requests need a token from the emulator's own OAuth2 or managed-identity
+        /// endpoints: 401 without one or with one it did not issue, 403 for a subscription the
+        /// token does not cover (see --client).
         #[arg(long)]
         require_auth: bool,
         /// A client of the token endpoint, CLIENT_ID:SECRET:SUB1,SUB2 (repeatable): only these get
