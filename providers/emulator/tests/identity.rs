@@ -364,3 +364,35 @@ async fn subscriptions_tenants_and_locations_for_clients_that_log_in() {
     assert_eq!(get(&c, &other, Some(&access)).await.0, 403);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_standalone_binary_names_its_ca_on_a_second_line() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netform-emulator"))
+        .args(["--port", "0", "--tls", "--require-auth"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("line").expect("utf-8");
+    let second = lines.next().expect("line").expect("utf-8");
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let path = second
+        .strip_prefix("ca certificate ")
+        .unwrap_or_else(|| panic!("{second}"));
+    let pem = std::fs::read(path).expect("CA file");
+    let cert = reqwest::Certificate::from_pem(&pem).expect("pem");
+    let c = reqwest::Client::builder()
+        .tls_certs_merge([cert])
+        .build()
+        .expect("client");
+    let (s, _) = get(&c, &format!("{url}/_emulator/health"), None).await;
+    assert_eq!(s, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(path);
+}
