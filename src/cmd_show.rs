@@ -84,6 +84,13 @@ pub async fn make_plan(
     let mut moved = Vec::new();
     let state = plan::apply_moved(&project.config, state, &mut moved);
     ctx.report(&moved, &project.config.sources);
+    // Data sources are read before planning (their values feed expressions).
+    let data =
+        plan::read_data_sources(&project.config, &project.vars, &state, provider.as_ref()).await;
+    ctx.report(&data, &project.config.sources);
+    if data.has_errors() {
+        return Ok(None);
+    }
     let before = state.clone();
     let refreshed = if refresh {
         let (refreshed, diags) = plan::refresh(&state, provider.clone(), parallelism).await;

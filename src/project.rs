@@ -407,6 +407,7 @@ impl Project {
                 );
                 scope.module = r.addr.module.clone();
                 scope.extra.insert("module".into(), Value::Unknown);
+                scope.extra.insert("data".into(), Value::Unknown);
                 let decoded = decode_resource(
                     &r.addr.type_name,
                     &rt.schema,

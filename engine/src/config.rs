@@ -296,6 +296,12 @@ pub struct Config {
     pub checks: Vec<CheckBlock>,
     /// `moved { from = ..., to = ... }` blocks, in file order.
     pub moved: Vec<Moved>,
+    /// `data "TYPE" "NAME"` blocks of the root module (addresses in data mode).
+    pub data: Vec<ResourceConfig>,
+    /// Values read for data sources before planning (by the CLI through the provider), as
+    /// expressions see them: `{TYPE: {NAME: object}}`.
+    pub data_values:
+        std::sync::Arc<std::sync::RwLock<BTreeMap<String, BTreeMap<String, crate::Value>>>>,
 }
 
 /// A `moved` block: the object at `from` in state is now at `to`.
@@ -834,7 +840,39 @@ fn load_body(
                     }
                 }
             }
-            "data" | "import" | "removed" => {
+            "data" => {
+                if !expect_labels(2, diags) {
+                    continue;
+                }
+                if !module.is_empty() {
+                    diags.push(
+                        Diagnostic::error("Data sources inside modules are not supported yet")
+                            .label(
+                                span,
+                                "move this data block to the root module and pass its values in",
+                            ),
+                    );
+                    continue;
+                }
+                let addr = ResourceAddress::new(labels[0], labels[1]).data();
+                if config.data.iter().any(|d| d.addr == addr) {
+                    diags.push(
+                        Diagnostic::error(format!("Duplicate data source \"{addr}\""))
+                            .label(span, "declared again here"),
+                    );
+                    continue;
+                }
+                config.data.push(ResourceConfig {
+                    addr,
+                    file,
+                    span: span.unwrap_or(Span::new(file, 0..0)),
+                    body: block.body.clone(),
+                    count: None,
+                    for_each: None,
+                    lifecycle: Lifecycle::default(),
+                });
+            }
+            "import" | "removed" => {
                 diags.push(
                     Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
                         .label(span, "not supported by this version of netform"),

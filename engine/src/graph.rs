@@ -134,7 +134,7 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut paths: Vec<ModPath> = vec![Vec::new()];
     paths.extend(config.modules.values().map(|m| m.path.clone()));
-    for r in &config.resources {
+    for r in config.resources.iter().chain(&config.data) {
         add_node(&mut g, NodeKind::Resource(r.addr.clone()), r.span.clone());
     }
     for path in &paths {
@@ -260,7 +260,7 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         }
     };
 
-    for r in &config.resources {
+    for r in config.resources.iter().chain(&config.data) {
         let path: ModPath = r.addr.module.iter().map(|m| m.name.clone()).collect();
         let mut found = Vec::new();
         for attr in r.body.attributes() {

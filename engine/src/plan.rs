@@ -346,7 +346,121 @@ pub fn root_ctx(
     if !config.modules.is_empty() {
         ctx.extra = child_values(config, &ctx, resources, diags);
     }
+    if !config.data.is_empty() {
+        let read = config
+            .data_values
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        // Data sources not read (their arguments were unknown) are unknown.
+        let mut by_type: BTreeMap<String, Value> = BTreeMap::new();
+        for d in &config.data {
+            let v = read
+                .get(&d.addr.type_name)
+                .and_then(|m| m.get(&d.addr.name))
+                .cloned()
+                .unwrap_or(Value::Unknown);
+            if let Value::Object(m) = by_type
+                .entry(d.addr.type_name.clone())
+                .or_insert_with(|| Value::Object(BTreeMap::new()))
+            {
+                m.insert(d.addr.name.clone(), v);
+            }
+        }
+        ctx.extra.insert("data".into(), Value::Object(by_type));
+    }
     ctx
+}
+
+/// Read every data source whose arguments are known, through the provider, and keep the
+/// results in `config.data_values` for planning and applying. Arguments are evaluated with
+/// the root module's variables and the values in `state`.
+pub async fn read_data_sources(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    state: &State,
+    provider: &dyn Provider,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if config.data.is_empty() {
+        return diags;
+    }
+    let values = state_values(state);
+    let mut read: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for d in &config.data {
+        let args = {
+            let root = root_ctx(config, vars, &values, &mut Vec::new());
+            let declared = |a: &ResourceAddress| config.resource(a).is_some();
+            let mut scope = scope_in(config, &root, d.file, &values, &declared);
+            generic_body(&d.body, &mut scope, &mut diags)
+        };
+        if args.contains_unknown() {
+            continue;
+        }
+        match provider
+            .read_data_source(&d.addr.type_name, &args.to_json())
+            .await
+        {
+            Ok(v) => {
+                read.entry(d.addr.type_name.clone())
+                    .or_default()
+                    .insert(d.addr.name.clone(), Value::from_json(&v));
+            }
+            Err(e) => {
+                let mut diag =
+                    Diagnostic::error(format!("Error reading {}: {}", d.addr, e.message))
+                        .label(Some(d.span.clone()), "while reading this data source")
+                        .code(
+                            e.code
+                                .clone()
+                                .unwrap_or_else(|| "netform::data_source".into()),
+                        );
+                if e.kind == crate::provider::ErrorKind::NotFound {
+                    diag =
+                        diag.help("the object does not exist; check its name and resource group");
+                }
+                diags.push(diag);
+            }
+        }
+    }
+    if let Ok(mut slot) = config.data_values.write() {
+        *slot = read;
+    }
+    diags
+}
+
+/// A block body evaluated without a schema: attributes as values, nested blocks as lists.
+fn generic_body(
+    body: &hcl_edit::structure::Body,
+    scope: &mut Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
+    let mut out = BTreeMap::new();
+    for attr in body.attributes() {
+        let key = attr.key.as_str();
+        if matches!(key, "depends_on" | "provider" | "count" | "for_each") {
+            continue;
+        }
+        match eval(&attr.value, scope) {
+            Ok(v) => {
+                out.insert(key.to_string(), v);
+            }
+            Err(e) => {
+                diags.push(eval_error(e));
+                out.insert(key.to_string(), Value::Unknown);
+            }
+        }
+    }
+    for block in body.blocks() {
+        let v = generic_body(&block.body, scope, diags);
+        if let Value::List(items) = out
+            .entry(block.ident.as_str().to_string())
+            .or_insert_with(|| Value::List(Vec::new()))
+        {
+            items.push(v);
+        }
+    }
+    Value::Object(out)
 }
 
 /// `{"module": ...}` for root-level evaluation (outputs recorded after apply).

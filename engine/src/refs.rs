@@ -157,7 +157,13 @@ fn walk(expr: &Expression, file: usize, bound: &mut Vec<String>, out: &mut Vec<R
                         _ => None,
                     }),
                 ),
-                "path" | "terraform" | "count" | "each" | "self" | "data" => return,
+                "data" => match t.operators.get(1).map(|o| o.value()) {
+                    Some(TraversalOperator::GetAttr(name)) => RefTarget::Resource(
+                        ResourceAddress::new(attr.as_str(), name.as_str()).data(),
+                    ),
+                    _ => return,
+                },
+                "path" | "terraform" | "count" | "each" | "self" => return,
                 type_name => RefTarget::Resource(ResourceAddress::new(type_name, attr.as_str())),
             };
             out.push(Reference { target, span });
