@@ -372,3 +372,48 @@ resource "azurerm_virtual_network_gateway" "er" {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("ip_configuration"), "{}", run.stderr);
 }
+
+#[test]
+fn terraform_block_and_provider_aliases_are_accepted() {
+    let emu = Emulator::start();
+    let main = r#"
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = "~> 4.0"
+    }
+  }
+}
+
+provider "azurerm" {
+  features {}
+}
+
+provider "azurerm" {
+  alias = "secondary"
+  features {}
+}
+
+resource "azurerm_resource_group" "dr" {
+  provider = azurerm.secondary
+  name     = "rg-dr"
+  location = "northeurope"
+}
+"#;
+    let p = Project::from_files(&[("main.tf", main)]);
+    p.run_env(None, &["validate"], &[]).ok();
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    p.write(
+        "main.tf",
+        &main.replace("azurerm.secondary\n", "azurerm.secondry\n"),
+    );
+    let run = p.run_env(None, &["validate"], &[]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("did you mean `azurerm.secondary`?"),
+        "{}",
+        run.stderr
+    );
+}

@@ -264,7 +264,9 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         let path: ModPath = r.addr.module.iter().map(|m| m.name.clone()).collect();
         let mut found = Vec::new();
         for attr in r.body.attributes() {
-            if attr.key.as_str() == "depends_on" {
+            if attr.key.as_str() == "provider" {
+                check_provider_ref(config, &attr.value, r.file, &mut diags);
+            } else if attr.key.as_str() == "depends_on" {
                 depends_on(&attr.value, r.file, &mut found, &mut diags);
             } else {
                 refs::in_expr(&attr.value, r.file, &mut found);
@@ -382,6 +384,62 @@ pub fn refers_to_sensitive(
             .is_some_and(|l| refers_to_sensitive(config, &l.expr, l.file, depth + 1)),
         _ => false,
     })
+}
+
+/// `provider = azurerm` or `provider = azurerm.ALIAS` naming a configured alias.
+fn check_provider_ref(
+    config: &Config,
+    expr: &hcl_edit::expr::Expression,
+    file: usize,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use hcl_edit::expr::{Expression, TraversalOperator};
+    let span = crate::config::span_of(file, expr);
+    let (name, alias) = match expr {
+        Expression::Variable(v) => (v.as_str().to_string(), None),
+        Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+            (Expression::Variable(v), [op]) => match op.value() {
+                TraversalOperator::GetAttr(a) => {
+                    (v.as_str().to_string(), Some(a.as_str().to_string()))
+                }
+                _ => (String::new(), None),
+            },
+            _ => (String::new(), None),
+        },
+        _ => (String::new(), None),
+    };
+    if name.is_empty() {
+        diags.push(
+            Diagnostic::error("Invalid `provider` reference")
+                .label(span, "expected azurerm or azurerm.ALIAS")
+                .code("netform::provider"),
+        );
+        return;
+    }
+    let Some(alias) = alias else { return };
+    let aliases: Vec<&str> = config
+        .providers
+        .iter()
+        .filter(|p| p.name == name)
+        .filter_map(|p| p.alias.as_deref())
+        .collect();
+    if !aliases.contains(&alias.as_str()) {
+        let mut d = Diagnostic::error(format!(
+            "Provider configuration not present: {name}.{alias}"
+        ))
+        .detail(format!(
+            "No `provider \"{name}\"` block has `alias = \"{alias}\"`."
+        ))
+        .label(span, "no such provider configuration")
+        .code("netform::provider");
+        d = match did_you_mean(&alias, aliases.iter().copied()) {
+            Some(s) => d.help(format!("did you mean `{name}.{s}`?")),
+            None => d.help(format!(
+                "add provider \"{name}\" {{ alias = \"{alias}\" ... }}"
+            )),
+        };
+        diags.push(d);
+    }
 }
 
 fn steps(path: &[String]) -> Vec<crate::addr::ModuleStep> {
