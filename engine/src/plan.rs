@@ -386,45 +386,64 @@ pub async fn read_data_sources(
         return diags;
     }
     let values = state_values(state);
-    let mut read: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-    for d in &config.data {
-        let args = {
-            let root = root_ctx(config, vars, &values, &mut Vec::new());
-            let declared = |a: &ResourceAddress| config.resource(a).is_some();
-            let mut scope = scope_in(config, &root, d.file, &values, &declared);
-            generic_body(&d.body, &mut scope, &mut diags)
-        };
-        if args.contains_unknown() {
-            continue;
-        }
-        match provider
-            .read_data_source(&d.addr.type_name, &args.to_json())
-            .await
-        {
-            Ok(v) => {
-                read.entry(d.addr.type_name.clone())
-                    .or_default()
-                    .insert(d.addr.name.clone(), Value::from_json(&v));
-            }
-            Err(e) => {
-                let mut diag =
-                    Diagnostic::error(format!("Error reading {}: {}", d.addr, e.message))
-                        .label(Some(d.span.clone()), "while reading this data source")
-                        .code(
-                            e.code
-                                .clone()
-                                .unwrap_or_else(|| "netform::data_source".into()),
-                        );
-                if e.kind == crate::provider::ErrorKind::NotFound {
-                    diag =
-                        diag.help("the object does not exist; check its name and resource group");
-                }
-                diags.push(diag);
-            }
-        }
-    }
     if let Ok(mut slot) = config.data_values.write() {
-        *slot = read;
+        slot.clear();
+    }
+    // Data sources may refer to each other: read in passes, publishing each value as soon as
+    // it is read, until a pass makes no progress (what is left depends on unknown values).
+    let mut pending: Vec<&crate::config::ResourceConfig> = config.data.iter().collect();
+    loop {
+        let mut progressed = false;
+        let mut still = Vec::new();
+        for d in pending {
+            let mut pass_diags = Vec::new();
+            let args = {
+                let root = root_ctx(config, vars, &values, &mut Vec::new());
+                let declared = |a: &ResourceAddress| config.resource(a).is_some();
+                let mut scope = scope_in(config, &root, d.file, &values, &declared);
+                generic_body(&d.body, &mut scope, &mut pass_diags)
+            };
+            if args.contains_unknown() || !pass_diags.is_empty() {
+                still.push((d, pass_diags));
+                continue;
+            }
+            progressed = true;
+            match provider
+                .read_data_source(&d.addr.type_name, &args.to_json())
+                .await
+            {
+                Ok(v) => {
+                    if let Ok(mut slot) = config.data_values.write() {
+                        slot.entry(d.addr.type_name.clone())
+                            .or_default()
+                            .insert(d.addr.name.clone(), Value::from_json(&v));
+                    }
+                }
+                Err(e) => {
+                    let mut diag =
+                        Diagnostic::error(format!("Error reading {}: {}", d.addr, e.message))
+                            .label(Some(d.span.clone()), "while reading this data source")
+                            .code(
+                                e.code
+                                    .clone()
+                                    .unwrap_or_else(|| "netform::data_source".into()),
+                            );
+                    if e.kind == crate::provider::ErrorKind::NotFound {
+                        diag = diag
+                            .help("the object does not exist; check its name and resource group");
+                    }
+                    diags.push(diag);
+                }
+            }
+        }
+        if !progressed || still.is_empty() {
+            // Whatever remains stays unknown; evaluation errors are reported once.
+            for (_, d) in still {
+                diags.extend(d);
+            }
+            break;
+        }
+        pending = still.into_iter().map(|(d, _)| d).collect();
     }
     diags
 }

@@ -41,7 +41,19 @@ pub struct AzureProvider {
     arm: ArmClient,
     kinds: Vec<&'static dyn Kind>,
     types: Vec<ResourceType>,
+    /// The resource types that can also be read as data sources (`data "azurerm_…"`).
+    data_types: Vec<ResourceType>,
 }
+
+/// azurerm data sources netform reads: each is looked up by the names that form its ARM id.
+pub const DATA_SOURCES: &[&str] = &[
+    "azurerm_resource_group",
+    "azurerm_virtual_network",
+    "azurerm_subnet",
+    "azurerm_public_ip",
+    "azurerm_express_route_circuit",
+    "azurerm_virtual_network_gateway",
+];
 
 impl std::fmt::Debug for AzureProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,12 +78,18 @@ impl AzureProvider {
         }
         let arm = ArmClient::new(&settings)?;
         let kinds = resources::all_kinds();
-        let types = kinds.iter().map(|k| k.resource_type()).collect();
+        let types: Vec<ResourceType> = kinds.iter().map(|k| k.resource_type()).collect();
+        let data_types = types
+            .iter()
+            .filter(|t| DATA_SOURCES.contains(&t.name))
+            .cloned()
+            .collect();
         Ok(AzureProvider {
             settings,
             arm,
             kinds,
             types,
+            data_types,
         })
     }
 
@@ -265,6 +283,44 @@ impl Provider for AzureProvider {
 
     fn resource_types(&self) -> &[ResourceType] {
         &self.types
+    }
+
+    fn data_source_types(&self) -> &[ResourceType] {
+        &self.data_types
+    }
+
+    /// A data source is a read of the object whose id its names form: the same GET and mapping
+    /// as refreshing the resource type, and NotFound when Azure has no such object.
+    async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &Json,
+    ) -> Result<Json, ProviderError> {
+        if !DATA_SOURCES.contains(&type_name) {
+            return Err(ProviderError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "data source \"{type_name}\" is not supported; netform reads {}",
+                    DATA_SOURCES.join(", ")
+                ),
+            )
+            .with_code("UnsupportedDataSource"));
+        }
+        match self.read(type_name, config).await? {
+            Some(found) => Ok(found),
+            None => {
+                let name = config.get("name").and_then(Json::as_str).unwrap_or("?");
+                let rg = config.get("resource_group_name").and_then(Json::as_str);
+                let place = rg
+                    .map(|rg| format!(" in resource group \"{rg}\""))
+                    .unwrap_or_default();
+                Err(ProviderError::new(
+                    ErrorKind::NotFound,
+                    format!("{type_name} \"{name}\"{place} was not found"),
+                )
+                .with_code("ResourceNotFound"))
+            }
+        }
     }
 
     fn validate(&self, type_name: &str, config: &Value) -> Vec<ProviderDiagnostic> {
