@@ -99,12 +99,21 @@ impl PgStore {
                     "CREATE TABLE IF NOT EXISTS {s}.netform_locks (name text PRIMARY KEY, info text NOT NULL)"
                 ));
                 for q in sql {
-                    // Concurrent first runs may race on CREATE … IF NOT EXISTS: retry once.
-                    if client.batch_execute(&q).await.is_err() {
-                        client
-                            .batch_execute(&q)
-                            .await
-                            .map_err(|e| format!("cannot prepare the pg backend schema: {e}"))?;
+                    // Concurrent first runs race on CREATE … IF NOT EXISTS (PostgreSQL reports a
+                    // catalog unique violation until the other session commits): retry a few
+                    // times with a short backoff.
+                    let mut attempt = 0u64;
+                    loop {
+                        match client.batch_execute(&q).await {
+                            Ok(()) => break,
+                            Err(e) if attempt >= 5 => {
+                                return Err(format!("cannot prepare the pg backend schema: {e}"));
+                            }
+                            Err(_) => {
+                                attempt += 1;
+                                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                            }
+                        }
                     }
                 }
                 Ok::<Client, String>(client)
