@@ -423,6 +423,7 @@ pub fn load(sources: Vec<SourceFile>) -> (Config, Vec<Diagnostic>) {
     let mut diags = load_files(&mut config, &[], 0, &sources);
     config.sources = sources;
     config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    drop_duplicate_resources(&mut config.resources, &mut diags);
     for r in &config.resources {
         diags.extend(crate::timeouts::overrides(r).1);
     }
@@ -467,6 +468,7 @@ pub fn add_module(config: &mut Config, key: &str, sources: Vec<SourceFile>) -> V
     m.outputs = std::mem::replace(&mut config.outputs, root.2);
     config.sources.extend(sources);
     config.resources.sort_by(|a, b| a.addr.cmp(&b.addr));
+    drop_duplicate_resources(&mut config.resources, &mut diags);
     for r in config.resources.iter().filter(|r| r.file >= first) {
         diags.extend(crate::timeouts::overrides(r).1);
     }
@@ -567,14 +569,6 @@ fn load_body(
                     continue;
                 }
                 let addr = ResourceAddress::new(labels[0], labels[1]).in_module(steps.clone());
-                if let Some(existing) = config.resources.iter().find(|r| r.addr == addr) {
-                    diags.push(
-                        Diagnostic::error(format!("Duplicate resource \"{addr}\""))
-                            .label(span.clone(), "declared again here")
-                            .label(Some(existing.span.clone()), "first declared here"),
-                    );
-                    continue;
-                }
                 let count = block.body.get_attribute("count").map(|a| a.value.clone());
                 let for_each = block
                     .body
@@ -978,4 +972,22 @@ fn literal_string(expr: Option<&Expression>) -> Option<String> {
 
 fn literal_bool(expr: Option<&Expression>) -> bool {
     matches!(expr, Some(Expression::Bool(b)) if *b.value())
+}
+
+/// After the (stable) sort, a resource declared twice sits next to its first declaration:
+/// report and drop the later one. Linear, where looking each new resource up was quadratic.
+fn drop_duplicate_resources(resources: &mut Vec<ResourceConfig>, diags: &mut Vec<Diagnostic>) {
+    let mut kept: Vec<ResourceConfig> = Vec::with_capacity(resources.len());
+    for r in resources.drain(..) {
+        if let Some(first) = kept.last().filter(|k| k.addr == r.addr) {
+            diags.push(
+                Diagnostic::error(format!("Duplicate resource \"{}\"", r.addr))
+                    .label(Some(r.span.clone()), "declared again here")
+                    .label(Some(first.span.clone()), "first declared here"),
+            );
+            continue;
+        }
+        kept.push(r);
+    }
+    *resources = kept;
 }

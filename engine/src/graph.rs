@@ -54,6 +54,9 @@ pub struct Node {
 pub struct DependencyGraph {
     pub graph: DiGraph<Node, ()>,
     pub index: HashMap<NodeKind, NodeIndex>,
+    /// Edges already added: `contains_edge` scans a node's edges, and a resource group has an
+    /// edge to nearly every resource, so checking through it made building quadratic.
+    pub edges: std::collections::HashSet<(NodeIndex, NodeIndex)>,
     /// Topological order (dependencies first); empty when the graph has a cycle.
     pub order: Vec<NodeIndex>,
 }
@@ -161,7 +164,7 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
     let edge = |g: &mut DependencyGraph, from: &NodeKind, to: &NodeKind| {
         if let (Some(&a), Some(&b)) = (g.index.get(from), g.index.get(to))
             && a != b
-            && !g.graph.contains_edge(a, b)
+            && g.edges.insert((a, b))
         {
             g.graph.add_edge(a, b, ());
         }
@@ -246,10 +249,13 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
                     Some(&from_idx) => {
                         if let Some(&to) = g.index.get(from)
                             && from_idx != to
-                            && !g.graph.contains_edge(from_idx, to)
                         {
-                            g.graph.add_edge(from_idx, to, ());
-                        } else if g.index.get(from) == Some(&from_idx) {
+                            if g.edges.insert((from_idx, to)) {
+                                g.graph.add_edge(from_idx, to, ());
+                            }
+                        } else if g.index.get(from) == Some(&from_idx)
+                            && g.edges.insert((from_idx, from_idx))
+                        {
                             // A direct self-reference is a cycle of one.
                             g.graph.add_edge(from_idx, from_idx, ());
                         }

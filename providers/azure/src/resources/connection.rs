@@ -441,18 +441,33 @@ impl Kind for Connection {
     }
 }
 
-fn find_by_id<'a, 'b>(
+/// Resources by (type, lowercased id), built once per check: looking each reference up by
+/// scanning every resource made the cross-resource checks quadratic in the estate's size.
+pub(crate) struct IdIndex<'a, 'b> {
     resources: &'a [ResourceView<'b>],
-    type_name: &str,
-    id: &str,
-) -> Option<&'a ResourceView<'b>> {
-    resources.iter().find(|r| {
-        r.type_name == type_name
-            && r.value
-                .get("id")
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(id))
-    })
+    by_id: std::collections::HashMap<(&'b str, String), usize>,
+}
+
+impl<'a, 'b> IdIndex<'a, 'b> {
+    pub(crate) fn new(resources: &'a [ResourceView<'b>]) -> Self {
+        let by_id = resources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                r.value
+                    .get("id")
+                    .as_str()
+                    .map(|id| ((r.type_name, id.to_ascii_lowercase()), i))
+            })
+            .collect();
+        IdIndex { resources, by_id }
+    }
+
+    pub(crate) fn get(&self, type_name: &str, id: &str) -> Option<&'a ResourceView<'b>> {
+        self.by_id
+            .get(&(type_name, id.to_ascii_lowercase()))
+            .map(|&i| &self.resources[i])
+    }
 }
 
 /// ExpressRoute links: a Standard/Local circuit reaches only gateways in its peering location's
@@ -461,6 +476,22 @@ pub(crate) fn validate_expressroute_links(
     resources: &[ResourceView<'_>],
 ) -> Vec<(usize, ProviderDiagnostic)> {
     let mut out = Vec::new();
+    let index = IdIndex::new(resources);
+    // (resource group, circuit name) of every AzurePrivatePeering in the configuration.
+    let private: std::collections::HashSet<(String, String)> = resources
+        .iter()
+        .filter(|p| {
+            p.type_name == "azurerm_express_route_circuit_peering"
+                && s(p.value, "peering_type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("AzurePrivatePeering"))
+        })
+        .filter_map(|p| {
+            Some((
+                s(p.value, "resource_group_name")?.to_ascii_lowercase(),
+                s(p.value, "express_route_circuit_name")?.to_ascii_lowercase(),
+            ))
+        })
+        .collect();
     for (i, r) in resources
         .iter()
         .enumerate()
@@ -472,8 +503,7 @@ pub(crate) fn validate_expressroute_links(
         let Some(circuit_id) = s(r.value, "express_route_circuit_id") else {
             continue;
         };
-        let Some(circuit) = find_by_id(resources, "azurerm_express_route_circuit", circuit_id)
-        else {
+        let Some(circuit) = index.get("azurerm_express_route_circuit", circuit_id) else {
             continue;
         };
         let tier = super::blocks(circuit.value, "sku")
@@ -481,7 +511,7 @@ pub(crate) fn validate_expressroute_links(
             .and_then(|b| s(b, "tier"))
             .unwrap_or("Standard");
         let gateway = s(r.value, "virtual_network_gateway_id")
-            .and_then(|id| find_by_id(resources, "azurerm_virtual_network_gateway", id));
+            .and_then(|id| index.get("azurerm_virtual_network_gateway", id));
         if !tier.eq_ignore_ascii_case("Premium") {
             let peering_geo =
                 s(circuit.value, "peering_location").and_then(super::regions::peering_location_geo);
@@ -502,19 +532,12 @@ pub(crate) fn validate_expressroute_links(
                     ));
             }
         }
-        let rg = s(circuit.value, "resource_group_name");
-        let name = s(circuit.value, "name");
-        let has_private = resources.iter().any(|p| {
-            p.type_name == "azurerm_express_route_circuit_peering"
-                && s(p.value, "peering_type")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("AzurePrivatePeering"))
-                && s(p.value, "express_route_circuit_name").is_some_and(|n| {
-                    Some(n.to_ascii_lowercase()) == name.map(str::to_ascii_lowercase)
-                })
-                && s(p.value, "resource_group_name").is_some_and(|n| {
-                    Some(n.to_ascii_lowercase()) == rg.map(str::to_ascii_lowercase)
-                })
-        });
+        let rg = s(circuit.value, "resource_group_name").map(str::to_ascii_lowercase);
+        let name = s(circuit.value, "name").map(str::to_ascii_lowercase);
+        let has_private = match (rg, name) {
+            (Some(rg), Some(name)) => private.contains(&(rg, name)),
+            _ => false,
+        };
         if !has_private {
             out.push((
                 i,
@@ -548,6 +571,7 @@ pub(crate) fn vnet_link_limit(tier: &str, bandwidth_mbps: Option<f64>) -> usize 
 pub(crate) fn validate_link_limits(
     resources: &[ResourceView<'_>],
 ) -> Vec<(usize, ProviderDiagnostic)> {
+    let index = IdIndex::new(resources);
     let mut by_circuit: std::collections::BTreeMap<String, Vec<usize>> =
         std::collections::BTreeMap::new();
     for (i, r) in resources.iter().enumerate() {
@@ -565,7 +589,7 @@ pub(crate) fn validate_link_limits(
     }
     let mut out = Vec::new();
     for (id, links) in by_circuit {
-        let Some(circuit) = find_by_id(resources, "azurerm_express_route_circuit", &id) else {
+        let Some(circuit) = index.get("azurerm_express_route_circuit", &id) else {
             continue;
         };
         let tier = super::blocks(circuit.value, "sku")

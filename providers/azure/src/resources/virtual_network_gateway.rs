@@ -592,6 +592,20 @@ pub(crate) fn validate_same_region_as_vnet(
     resources: &[ResourceView<'_>],
 ) -> Vec<(usize, ProviderDiagnostic)> {
     let mut out = Vec::new();
+    // VNet locations by (resource group, name), built once rather than searched per gateway.
+    let vnet_location: std::collections::HashMap<(String, String), &str> = resources
+        .iter()
+        .filter(|v| v.type_name == "azurerm_virtual_network")
+        .filter_map(|v| {
+            Some((
+                (
+                    s(v.value, "resource_group_name")?.to_ascii_lowercase(),
+                    s(v.value, "name")?.to_ascii_lowercase(),
+                ),
+                s(v.value, "location")?,
+            ))
+        })
+        .collect();
     for (i, r) in resources
         .iter()
         .enumerate()
@@ -612,12 +626,8 @@ pub(crate) fn validate_same_region_as_vnet(
         let Some(gw_loc) = s(r.value, "location") else {
             continue;
         };
-        let found = resources.iter().find(|v| {
-            v.type_name == "azurerm_virtual_network"
-                && s(v.value, "name").is_some_and(|n| n.eq_ignore_ascii_case(vnet))
-                && s(v.value, "resource_group_name").is_some_and(|n| n.eq_ignore_ascii_case(rg))
-        });
-        if let Some(vnet_loc) = found.and_then(|v| s(v.value, "location"))
+        if let Some(&vnet_loc) =
+            vnet_location.get(&(rg.to_ascii_lowercase(), vnet.to_ascii_lowercase()))
             && super::norm(vnet_loc) != super::norm(gw_loc)
         {
             out.push((
