@@ -16,8 +16,16 @@ use netform_engine::state::State;
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -36,14 +44,29 @@ fn child(vnets: usize) {
         }
     };
     let t0 = Instant::now();
-    let (config, diags) = config::load(vec![SourceFile { name: "estate.tf".into(), text }]);
+    let (config, diags) = config::load(vec![SourceFile {
+        name: "estate.tf".into(),
+        text,
+    }]);
     let t1 = Instant::now();
     let (graph, gdiags) = netform_engine::graph::build(&config);
     let (vars, _) = netform_engine::decode::variables(&config, &BTreeMap::new());
     let t2 = Instant::now();
-    let (plan, pdiags) = plan::plan(&config, &graph, &vars, &State::new("bench".into()), &provider, &PlanOptions::default());
+    let (plan, pdiags) = plan::plan(
+        &config,
+        &graph,
+        &vars,
+        &State::new("bench".into()),
+        &provider,
+        &PlanOptions::default(),
+    );
     let t3 = Instant::now();
-    let errors: Vec<_> = diags.iter().chain(&gdiags).chain(&pdiags).filter(|d| d.is_error()).collect();
+    let errors: Vec<_> = diags
+        .iter()
+        .chain(&gdiags)
+        .chain(&pdiags)
+        .filter(|d| d.is_error())
+        .collect();
     if let Some(e) = errors.first() {
         eprintln!("unexpected error: {}", e.summary);
         std::process::exit(1);
@@ -81,17 +104,29 @@ fn main() {
         }
     };
     println!("validate + plan, empty state, no network (median of 3 runs per size)");
-    println!("{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "resources", "bytes", "parse ms", "graph ms", "plan ms", "total ms", "peak MB");
+    println!(
+        "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "resources", "bytes", "parse ms", "graph ms", "plan ms", "total ms", "peak MB"
+    );
     for vnets in sizes {
         let mut runs: Vec<Vec<String>> = Vec::new();
         for _ in 0..3 {
-            let out = std::process::Command::new(&exe).args(["--child", &vnets.to_string()]).output();
+            let out = std::process::Command::new(&exe)
+                .args(["--child", &vnets.to_string()])
+                .output();
             match out {
-                Ok(o) if o.status.success() => {
-                    runs.push(String::from_utf8_lossy(&o.stdout).trim().split(',').map(str::to_string).collect())
-                }
+                Ok(o) if o.status.success() => runs.push(
+                    String::from_utf8_lossy(&o.stdout)
+                        .trim()
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                ),
                 Ok(o) => {
-                    eprintln!("size {vnets} failed: {}", String::from_utf8_lossy(&o.stderr));
+                    eprintln!(
+                        "size {vnets} failed: {}",
+                        String::from_utf8_lossy(&o.stderr)
+                    );
                     std::process::exit(1);
                 }
                 Err(e) => {
@@ -105,6 +140,9 @@ fn main() {
             t(a).total_cmp(&t(b))
         });
         let r = &runs[runs.len() / 2];
-        println!("{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+        println!(
+            "{:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+        );
     }
 }
