@@ -82,8 +82,23 @@ pub async fn make_plan(
 ) -> Result<Option<SavedPlan>, String> {
     // `moved` blocks re-address objects in state before anything else looks at it.
     let mut moved = Vec::new();
-    let state = plan::apply_moved(&project.config, state, &mut moved);
+    let mut state = plan::apply_moved(&project.config, state, &mut moved);
     ctx.report(&moved, &project.config.sources);
+    // `import` blocks adopt existing objects before refresh, so the plan compares them.
+    let (imported, import_diags) = netform_engine::imports::adopt(
+        &project.config,
+        &project.vars,
+        &mut state,
+        provider.as_ref(),
+    )
+    .await;
+    ctx.report(&import_diags, &project.config.sources);
+    if import_diags.has_errors() {
+        return Ok(None);
+    }
+    for i in &imported {
+        println!("{}: Preparing import... [id={}]", i.address, i.id);
+    }
     // Data sources are read before planning (their values feed expressions).
     let data =
         plan::read_data_sources(&project.config, &project.vars, &state, provider.as_ref()).await;

@@ -296,6 +296,8 @@ pub struct Config {
     pub checks: Vec<CheckBlock>,
     /// `moved { from = ..., to = ... }` blocks, in file order.
     pub moved: Vec<Moved>,
+    /// `import { to = ADDR, id = "…" }` blocks: existing objects to adopt at plan time.
+    pub imports: Vec<ImportBlock>,
     /// `data "TYPE" "NAME"` blocks of the root module (addresses in data mode).
     pub data: Vec<ResourceConfig>,
     /// Values read for data sources before planning (by the CLI through the provider), as
@@ -866,7 +868,35 @@ fn load_body(
                     lifecycle: Lifecycle::default(),
                 });
             }
-            "import" | "removed" => {
+            "import" => {
+                check_names(file, &block.body, &["to", "id"], &[], "import", diags);
+                let span = span.unwrap_or(Span::new(file, 0..0));
+                let (Some(to), Some(id)) = (block.body.get_attribute("to"), block.body.get_attribute("id")) else {
+                    diags.push(
+                        Diagnostic::error("An `import` block needs `to` and `id`")
+                            .label(Some(span), "add `to = TYPE.NAME` and `id = \"/subscriptions/…\"`"),
+                    );
+                    continue;
+                };
+                match ResourceAddress::parse(to.value.to_string().trim()) {
+                    Some(addr) if steps.is_empty() => config.imports.push(ImportBlock {
+                        to: addr,
+                        to_span: span_of(file, &to.value).unwrap_or(span.clone()),
+                        id: id.value.clone(),
+                        file,
+                        span,
+                    }),
+                    Some(_) => diags.push(
+                        Diagnostic::error("`import` blocks belong in the root module")
+                            .label(Some(span), "move this block to the root module and address the resource as module.NAME.TYPE.NAME"),
+                    ),
+                    None => diags.push(
+                        Diagnostic::error("Invalid address in `import`")
+                            .label(span_of(file, &to.value), "expected a resource address such as azurerm_resource_group.hub"),
+                    ),
+                }
+            }
+            "removed" => {
                 diags.push(
                     Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
                         .label(span, "not supported by this version of netform"),
@@ -990,4 +1020,15 @@ fn drop_duplicate_resources(resources: &mut Vec<ResourceConfig>, diags: &mut Vec
         kept.push(r);
     }
     *resources = kept;
+}
+
+/// `import { to = ADDR, id = "…" }`: adopt an existing object at ADDR during planning.
+#[derive(Debug, Clone)]
+pub struct ImportBlock {
+    pub to: ResourceAddress,
+    pub to_span: Span,
+    /// Evaluated in the root module (variables and locals), must be a known string.
+    pub id: Expression,
+    pub file: usize,
+    pub span: Span,
 }

@@ -25,6 +25,7 @@ pub mod functions;
 pub mod graph;
 pub mod hashes;
 pub mod impact;
+pub mod imports;
 pub mod plan;
 pub mod planfile;
 pub mod refs;
