@@ -871,10 +871,15 @@ fn load_body(
             "import" => {
                 check_names(file, &block.body, &["to", "id"], &[], "import", diags);
                 let span = span.unwrap_or(Span::new(file, 0..0));
-                let (Some(to), Some(id)) = (block.body.get_attribute("to"), block.body.get_attribute("id")) else {
+                let (Some(to), Some(id)) = (
+                    block.body.get_attribute("to"),
+                    block.body.get_attribute("id"),
+                ) else {
                     diags.push(
-                        Diagnostic::error("An `import` block needs `to` and `id`")
-                            .label(Some(span), "add `to = TYPE.NAME` and `id = \"/subscriptions/…\"`"),
+                        Diagnostic::error("An `import` block needs `to` and `id`").label(
+                            Some(span),
+                            "add `to = TYPE.NAME` and `id = \"/subscriptions/…\"`",
+                        ),
                     );
                     continue;
                 };
