@@ -206,34 +206,8 @@ struct ApplyArgs {
 
 /// `90s`, `30m`, `2h`, `1h30m` or plain seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid duration \"{text}\""))?;
-        num.clear();
-        total += n * match c {
-            's' => 1.0,
-            'm' => 60.0,
-            'h' => 3600.0,
-            _ => {
-                return Err(format!(
-                    "invalid duration unit '{c}' in \"{text}\" (use s, m or h)"
-                ));
-            }
-        };
-    }
-    if !num.is_empty() {
-        total += num
-            .parse::<f64>()
-            .map_err(|_| format!("invalid duration \"{text}\""))?;
-    }
-    Ok(Duration::from_secs_f64(total))
+    netform_engine::timeouts::parse_duration_lenient(text)
+        .ok_or_else(|| format!("invalid duration \"{text}\" (use s, m or h, e.g. 90s, 30m, 1h30m)"))
 }
 
 #[derive(Subcommand)]

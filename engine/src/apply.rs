@@ -531,10 +531,14 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
         }
     }
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); ops.len()];
-    // Dependencies recorded in prior state, for deletes of objects the config no longer has.
-    let mut prior_deps: HashMap<&ResourceAddress, Vec<ResourceAddress>> = HashMap::new();
+    // Who depends on each address, built once: scanning every change for each delete made
+    // destroying a large estate quadratic.
+    let mut dependents_of: HashMap<&ResourceAddress, Vec<&crate::plan::PlannedChange>> =
+        HashMap::new();
     for c in &plan.changes {
-        prior_deps.insert(&c.addr, c.dependencies.clone());
+        for d in &c.dependencies {
+            dependents_of.entry(d).or_default().push(c);
+        }
     }
     for (i, op) in ops.iter().enumerate() {
         let change = &plan.changes[op.change];
@@ -554,15 +558,13 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
             OpKind::Delete => {
                 // Wait for every delete of something that depends on this object, and for
                 // updates of dependents that may drop their reference to it.
-                for other in &plan.changes {
-                    if other.dependencies.contains(&change.addr) {
-                        if let Some(&j) = delete_of.get(&other.addr) {
-                            deps[i].push(j);
-                        } else if other.action == Action::Update
-                            && let Some(&j) = create_of.get(&other.addr)
-                        {
-                            deps[i].push(j);
-                        }
+                for other in dependents_of.get(&change.addr).into_iter().flatten() {
+                    if let Some(&j) = delete_of.get(&other.addr) {
+                        deps[i].push(j);
+                    } else if other.action == Action::Update
+                        && let Some(&j) = create_of.get(&other.addr)
+                    {
+                        deps[i].push(j);
                     }
                 }
                 if change.action == Action::CreateThenDelete
@@ -576,7 +578,6 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
         deps[i].dedup();
         deps[i].retain(|&j| j != i);
     }
-    let _ = prior_deps;
     (ops, deps)
 }
 

@@ -18,6 +18,16 @@ pub struct TimeoutOverrides {
 
 /// Terraform's duration syntax: `90s`, `30m`, `2h`, `1h30m`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
+    parse(text, false)
+}
+
+/// The same, where a number without a unit counts as seconds (`90`, `1h30`): for command-line
+/// flags such as `--wait-for-provider`.
+pub fn parse_duration_lenient(text: &str) -> Option<Duration> {
+    parse(text, true)
+}
+
+fn parse(text: &str, bare_seconds: bool) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -39,7 +49,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         };
     }
     if !num.is_empty() {
-        return None;
+        if !bare_seconds {
+            return None;
+        }
+        total += num.parse::<f64>().ok()?;
     }
     Some(Duration::from_secs_f64(total))
 }
@@ -102,5 +115,11 @@ mod tests {
         assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("3d"), None);
+        assert_eq!(parse_duration_lenient("10"), Some(Duration::from_secs(10)));
+        assert_eq!(
+            parse_duration_lenient("1h30"),
+            Some(Duration::from_secs(3630))
+        );
+        assert_eq!(parse_duration_lenient("3d"), None);
     }
 }
