@@ -75,16 +75,9 @@ pub async fn run(
         }
         Err(e) => return Err(format!("Error importing {address}: {}", e.message)),
     };
-    let sensitive: Vec<serde_json::Value> = provider
+    let sensitive = provider
         .resource_type(&addr.type_name)
-        .map(|rt| {
-            rt.schema
-                .attributes
-                .iter()
-                .filter(|(_, a)| a.sensitive)
-                .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
-                .collect()
-        })
+        .map(|rt| rt.schema.sensitive_paths())
         .unwrap_or_default();
     state.set(&addr, provider.name(), attrs, sensitive, Vec::new());
     state.serial += 1;

@@ -699,7 +699,8 @@ async fn run_op(
         OpKind::Create | OpKind::Update => {
             // A deferred change re-checks its precondition against fresh reads of what it
             // depends on, and waits for it when asked to.
-            let mut announced = !gated;
+            // A gated change announces itself once its precondition holds, just before the request.
+            let announced = !gated;
             loop {
                 if gated {
                     refresh_dependencies(shared, change).await;
@@ -791,17 +792,9 @@ async fn run_op(
                         addr: addr.clone(),
                         op: kind,
                     });
-                    announced = true;
                 }
-                let _ = announced;
                 let planned = response.planned;
-                let sensitive: Vec<serde_json::Value> = rt
-                    .schema
-                    .attributes
-                    .iter()
-                    .filter(|(_, a)| a.sensitive)
-                    .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
-                    .collect();
+                let sensitive = rt.schema.sensitive_paths();
                 let deps: Vec<String> = change
                     .dependencies
                     .iter()

@@ -74,14 +74,7 @@ pub async fn adopt(
             Ok(Some(attrs)) => {
                 let sensitive = provider
                     .resource_type(&to.type_name)
-                    .map(|rt| {
-                        rt.schema
-                            .attributes
-                            .iter()
-                            .filter(|(_, a)| a.sensitive)
-                            .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
-                            .collect()
-                    })
+                    .map(|rt| rt.schema.sensitive_paths())
                     .unwrap_or_default();
                 state.set(to, provider.name(), attrs, sensitive, Vec::new());
                 imported.push(Imported {

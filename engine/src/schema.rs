@@ -175,6 +175,16 @@ impl Schema {
             .find(|(_, a)| a.aliases.contains(&name))
             .map(|(k, a)| (*k, a, true))
     }
+    /// The sensitive top-level attributes as state's `sensitive_attributes` paths
+    /// (`[{"type": "get_attr", "value": "shared_key"}]`), as Terraform records them.
+    pub fn sensitive_paths(&self) -> Vec<serde_json::Value> {
+        self.attributes
+            .iter()
+            .filter(|(_, a)| a.sensitive)
+            .map(|(k, _)| serde_json::json!([{"type": "get_attr", "value": k}]))
+            .collect()
+    }
+
     /// Every attribute name and block name, for "did you mean" hints.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.attributes.keys().chain(self.blocks.keys()).copied()
