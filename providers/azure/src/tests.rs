@@ -556,7 +556,7 @@ fn peering_type_change_replaces() {
 fn every_type_has_id_and_timeouts() {
     let p = provider();
     assert_eq!(p.name(), "registry.terraform.io/hashicorp/azurerm");
-    assert_eq!(p.resource_types().len(), 10);
+    assert_eq!(p.resource_types().len(), 11);
     for rt in p.resource_types() {
         assert!(
             rt.schema.attributes.contains_key("id"),

@@ -15,15 +15,17 @@ pub enum Kind {
     Authorization,
     LocalNetworkGateway,
     Connection,
+    NetworkSecurityGroup,
 }
 
-pub const TOP_LEVEL: [Kind; 6] = [
+pub const TOP_LEVEL: [Kind; 7] = [
     Kind::VirtualNetwork,
     Kind::PublicIp,
     Kind::VirtualNetworkGateway,
     Kind::ExpressRouteCircuit,
     Kind::LocalNetworkGateway,
     Kind::Connection,
+    Kind::NetworkSecurityGroup,
 ];
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Authorization => "authorizations",
             Kind::LocalNetworkGateway => "localNetworkGateways",
             Kind::Connection => "connections",
+            Kind::NetworkSecurityGroup => "networkSecurityGroups",
         }
     }
 
@@ -55,6 +58,7 @@ impl Kind {
             Kind::Authorization => "Microsoft.Network/expressRouteCircuits/authorizations",
             Kind::LocalNetworkGateway => "Microsoft.Network/localNetworkGateways",
             Kind::Connection => "Microsoft.Network/connections",
+            Kind::NetworkSecurityGroup => "Microsoft.Network/networkSecurityGroups",
         }
     }
 
@@ -102,6 +106,7 @@ impl Kind {
             Kind::Authorization => 20_000,
             Kind::LocalNetworkGateway => 20_000,
             Kind::Connection => 120_000,
+            Kind::NetworkSecurityGroup => 10_000,
         }
     }
 
@@ -118,6 +123,7 @@ impl Kind {
             Kind::Authorization => 10_000,
             Kind::LocalNetworkGateway => 10_000,
             Kind::Connection => 60_000,
+            Kind::NetworkSecurityGroup => 10_000,
         }
     }
 }

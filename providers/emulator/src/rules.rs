@@ -326,6 +326,13 @@ pub fn view(store: &Store, k: &str) -> Option<Value> {
                 set_p(&mut b, "ipConfigurations", Value::Array(ids));
             }
         }
+        Kind::NetworkSecurityGroup => {
+            let users = nsg_users(store, k);
+            if !users.is_empty() {
+                let ids: Vec<Value> = users.into_iter().map(|i| json!({"id": i})).collect();
+                set_p(&mut b, "subnets", Value::Array(ids));
+            }
+        }
         Kind::PublicIp => {
             if let Some((_, ipc)) = pip_users(store, k).into_iter().next() {
                 set_p(&mut b, "ipConfiguration", json!({"id": ipc}));
@@ -429,6 +436,7 @@ pub fn plan_put(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
         Kind::Authorization => put_authorization(ctx, req),
         Kind::LocalNetworkGateway => put_lng(ctx, req),
         Kind::Connection => put_connection(ctx, req),
+        Kind::NetworkSecurityGroup => put_nsg(ctx, req),
         Kind::ResourceGroup => Err(ApiError::bad("InvalidRequest", "unexpected resource group")),
     }
 }
@@ -521,6 +529,88 @@ fn subnet_body(
     Value::Object(m)
 }
 
+/// A subnet's references and delegations: the network security group must exist in the VNet's
+/// region (its id is stored in canonical casing); delegations get their id, type and state.
+fn subnet_refs(
+    store: &Store,
+    vnet_loc: &str,
+    subnet_id: &str,
+    props: &mut Map<String, Value>,
+) -> ApiResult<()> {
+    if let Some(nid) = ref_id(props.get("networkSecurityGroup")) {
+        let nsg = resolve(store, &nid, Kind::NetworkSecurityGroup, subnet_id)?;
+        let nloc = nsg
+            .body
+            .get("location")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !nloc.is_empty() && !vnet_loc.is_empty() && nloc != vnet_loc {
+            return Err(invalid_reference(&nsg.id, subnet_id));
+        }
+        props.insert("networkSecurityGroup".into(), json!({"id": nsg.id}));
+    } else {
+        props.remove("networkSecurityGroup");
+    }
+    match props.get("delegations") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            let mut names: Vec<String> = Vec::new();
+            for d in items {
+                let name = d.get("name").and_then(Value::as_str).unwrap_or_default();
+                let service = d
+                    .pointer("/properties/serviceName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if name.is_empty() || service.is_empty() {
+                    return Err(ApiError::bad(
+                        "InvalidRequestFormat",
+                        format!(
+                            "Every delegation of subnet {subnet_id} needs a name and properties.serviceName."
+                        ),
+                    ));
+                }
+                if names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    return Err(ApiError::bad(
+                        "InvalidRequestFormat",
+                        format!(
+                            "Delegation name '{name}' appears more than once in subnet {subnet_id}."
+                        ),
+                    ));
+                }
+                names.push(name.to_string());
+                let mut dp = Map::new();
+                dp.insert("provisioningState".into(), json!("Succeeded"));
+                dp.insert("serviceName".into(), json!(service));
+                dp.insert(
+                    "actions".into(),
+                    Value::Array(
+                        string_list(d.pointer("/properties/actions"))
+                            .into_iter()
+                            .map(Value::String)
+                            .collect(),
+                    ),
+                );
+                out.push(json!({
+                    "name": name,
+                    "id": format!("{subnet_id}/delegations/{name}"),
+                    "etag": "",
+                    "type": "Microsoft.Network/virtualNetworks/subnets/delegations",
+                    "properties": dp,
+                }));
+            }
+            props.insert("delegations".into(), Value::Array(out));
+        }
+        Some(_) => {
+            return Err(ApiError::bad(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: 'delegations' must be an array.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn in_use_subnet_error(name: &str, ipc: &str) -> ApiError {
     ApiError::bad(
         "InUseSubnetCannotBeDeleted",
@@ -610,7 +700,7 @@ fn put_vnet(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
                     ),
                 ));
             }
-            let sprops = req_props(s)?;
+            let mut sprops = req_props(s)?;
             let raw = subnet_prefix_strings(&Value::Object(sprops.clone()));
             let cidrs = check_subnet_prefixes(ctx.name, &space, name, &raw, &accepted)?;
             let existing = existing_subnets
@@ -619,6 +709,7 @@ fn put_vnet(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
                 .copied();
             let sname = existing.map(name_of).unwrap_or(name).to_string();
             let sid = child_id(ctx.id, Kind::Subnet, &sname);
+            subnet_refs(ctx.store, &loc, &sid, &mut sprops)?;
             if let Some(e) = existing {
                 let users = subnet_users(ctx.store, &key(&e.id));
                 if let Some((_, ipc)) = users.first() {
@@ -677,9 +768,16 @@ fn put_subnet(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
     let Some(vnet) = ctx.parent else {
         return Err(ApiError::bad("InvalidRequest", "missing parent"));
     };
-    let props_in = req_props(req)?;
+    let mut props_in = req_props(req)?;
     let raw = subnet_prefix_strings(&Value::Object(props_in.clone()));
     let vkey = key(&vnet.id);
+    let vnet_loc = vnet
+        .body
+        .get("location")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    subnet_refs(ctx.store, &vnet_loc, ctx.id, &mut props_in)?;
     let self_key = key(ctx.id);
     let siblings: Vec<(String, Vec<Cidr>)> = children(ctx.store, &vkey, Kind::Subnet)
         .into_iter()
@@ -799,6 +897,232 @@ fn put_pip(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
     let mut p = plan(ctx, body, loc, vec![]);
     p.needs_ip = needs_ip;
     Ok(p)
+}
+
+// --- network security group -----------------------------------------------------------------
+
+const NSG_PROTOCOLS: [&str; 6] = ["Tcp", "Udp", "Icmp", "Esp", "Ah", "*"];
+
+/// The rules Azure puts in every network security group (`defaultSecurityRules`).
+fn default_security_rules(nsg_id: &str) -> Value {
+    let rule =
+        |name: &str, desc: &str, src: &str, dst: &str, access: &str, prio: i64, dir: &str| {
+            json!({
+                "name": name,
+                "id": format!("{nsg_id}/defaultSecurityRules/{name}"),
+                "etag": "",
+                "type": "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "description": desc,
+                    "protocol": "*",
+                    "sourcePortRange": "*",
+                    "destinationPortRange": "*",
+                    "sourceAddressPrefix": src,
+                    "destinationAddressPrefix": dst,
+                    "access": access,
+                    "priority": prio,
+                    "direction": dir,
+                }
+            })
+        };
+    json!([
+        rule(
+            "AllowVnetInBound",
+            "Allow inbound traffic from all VMs in VNET",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow",
+            65000,
+            "Inbound"
+        ),
+        rule(
+            "AllowAzureLoadBalancerInBound",
+            "Allow inbound traffic from azure load balancer",
+            "AzureLoadBalancer",
+            "*",
+            "Allow",
+            65001,
+            "Inbound"
+        ),
+        rule(
+            "DenyAllInBound",
+            "Deny all inbound traffic",
+            "*",
+            "*",
+            "Deny",
+            65500,
+            "Inbound"
+        ),
+        rule(
+            "AllowVnetOutBound",
+            "Allow outbound traffic from all VMs to all VMs in VNET",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow",
+            65000,
+            "Outbound"
+        ),
+        rule(
+            "AllowInternetOutBound",
+            "Allow outbound traffic from all VMs to Internet",
+            "*",
+            "Internet",
+            "Allow",
+            65001,
+            "Outbound"
+        ),
+        rule(
+            "DenyAllOutBound",
+            "Deny all outbound traffic",
+            "*",
+            "*",
+            "Deny",
+            65500,
+            "Outbound"
+        ),
+    ])
+}
+
+fn put_nsg(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
+    let loc = location(req, ctx.existing)?;
+    let mut props_in = req_props(req)?;
+    strip(
+        &mut props_in,
+        &[
+            "provisioningState",
+            "resourceGuid",
+            "defaultSecurityRules",
+            "subnets",
+            "networkInterfaces",
+            "flowLogs",
+        ],
+    );
+    let rules_in = match props_in.remove("securityRules") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ApiError::bad(
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized: 'securityRules' must be an array.",
+            ));
+        }
+    };
+    let mut rules = Vec::new();
+    let mut seen: Vec<(String, String, i64)> = Vec::new();
+    for r in &rules_in {
+        let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
+        if name.is_empty() {
+            return Err(ApiError::bad(
+                "InvalidRequestFormat",
+                "Every security rule in properties.securityRules must have a name.",
+            ));
+        }
+        let rid = format!("{}/securityRules/{name}", ctx.id);
+        let mut rp = req_props(r)?;
+        strip(&mut rp, &["provisioningState"]);
+        let enum_of = |field: &str, allowed: &[&str]| -> ApiResult<String> {
+            let raw = rp.get(field).and_then(Value::as_str).unwrap_or_default();
+            canon_enum(raw, allowed).ok_or_else(|| {
+                ApiError::bad(
+                    "SecurityRuleInvalidParameter",
+                    format!(
+                        "Security rule {rid} has invalid {field} '{raw}'. Allowed values are {}.",
+                        allowed.join(", ")
+                    ),
+                )
+            })
+        };
+        let protocol = enum_of("protocol", &NSG_PROTOCOLS)?;
+        let access = enum_of("access", &["Allow", "Deny"])?;
+        let direction = enum_of("direction", &["Inbound", "Outbound"])?;
+        let Some(priority) = int_of(rp.get("priority")).filter(|p| (100..=4096).contains(p)) else {
+            return Err(ApiError::bad(
+                "SecurityRuleInvalidPriority",
+                format!(
+                    "Security rule {rid} has invalid priority {}. Value provided: {}. Allowed range 100-4096.",
+                    name,
+                    rp.get("priority")
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "(missing)".into())
+                ),
+            ));
+        };
+        for (single, plural) in [
+            ("sourcePortRange", "sourcePortRanges"),
+            ("destinationPortRange", "destinationPortRanges"),
+            ("sourceAddressPrefix", "sourceAddressPrefixes"),
+            ("destinationAddressPrefix", "destinationAddressPrefixes"),
+        ] {
+            let has_single = rp
+                .get(single)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            let has_plural = !string_list(rp.get(plural)).is_empty();
+            if has_single && has_plural {
+                return Err(ApiError::bad(
+                    "SecurityRuleParameterContainsUnsupportedValue",
+                    format!("Security rule {rid} cannot set both {single} and {plural}."),
+                ));
+            }
+        }
+        if let Some((other, _, _)) = seen
+            .iter()
+            .find(|(n, d, p)| n.eq_ignore_ascii_case(name) || (*d == direction && *p == priority))
+        {
+            let code = if other.eq_ignore_ascii_case(name) {
+                "SecurityRuleNameNotUnique"
+            } else {
+                "SecurityRulesInvalidPriorityConflict"
+            };
+            return Err(ApiError::bad(
+                code,
+                format!(
+                    "Security rule {name} conflicts with rule {other}. Rules cannot have the same name, or the same priority and direction."
+                ),
+            ));
+        }
+        seen.push((name.to_string(), direction.clone(), priority));
+        let mut props = Map::new();
+        props.insert("provisioningState".into(), json!("Succeeded"));
+        props.insert("protocol".into(), json!(protocol));
+        for k in ["protocol", "access", "direction", "priority"] {
+            rp.remove(k);
+        }
+        merge(&mut props, rp);
+        props.insert("access".into(), json!(access));
+        props.insert("priority".into(), json!(priority));
+        props.insert("direction".into(), json!(direction));
+        rules.push(json!({
+            "name": name,
+            "id": rid,
+            "etag": "",
+            "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+            "properties": props,
+        }));
+    }
+    let mut props = base_props(ctx.existing, true);
+    props.insert("securityRules".into(), Value::Array(rules));
+    props.insert(
+        "defaultSecurityRules".into(),
+        default_security_rules(ctx.id),
+    );
+    merge(&mut props, props_in);
+    let body = envelope(ctx, req, Some(&loc), props);
+    Ok(plan(ctx, body, loc, vec![]))
+}
+
+/// Subnets that reference the network security group with this key.
+fn nsg_users(store: &Store, nsg_key: &str) -> Vec<String> {
+    store
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::Subnet && !r.deleting)
+        .filter(|r| {
+            ref_id(prop(&r.body, "networkSecurityGroup")).is_some_and(|i| key(&i) == nsg_key)
+        })
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 // --- virtual network gateway (R1–R8) ------------------------------------------------------
@@ -1311,6 +1635,14 @@ fn put_gateway(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
             ));
         }
     }
+    // point-to-site
+    if let Some(p2s) = props_in
+        .get("vpnClientConfiguration")
+        .filter(|v| !v.is_null())
+    {
+        let p2s = vpn_client_configuration(ctx, p2s, is_er, &sku_name, &vk)?;
+        props_in.insert("vpnClientConfiguration".into(), p2s);
+    }
     // body
     let mut props = base_props(ctx.existing, true);
     props_in.remove("ipConfigurations");
@@ -1344,6 +1676,143 @@ fn put_gateway(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
     merge(&mut props, props_in);
     let body = envelope(ctx, req, Some(&loc), props);
     Ok(plan(ctx, body, loc, vec![]))
+}
+
+/// A gateway's `vpnClientConfiguration`: the client address pool must not overlap the VNet, a
+/// Basic gateway speaks only SSTP with certificate authentication, certificates get their ids.
+fn vpn_client_configuration(
+    ctx: &Ctx,
+    p2s: &Value,
+    is_er: bool,
+    sku: &str,
+    vnet_key: &str,
+) -> ApiResult<Value> {
+    let Some(obj) = p2s.as_object() else {
+        return Err(ApiError::bad(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: 'vpnClientConfiguration' must be an object.",
+        ));
+    };
+    if is_er {
+        return Err(ApiError::bad(
+            "VpnClientConfigurationNotSupportedForGatewayType",
+            format!(
+                "Virtual network gateway {} of type ExpressRoute does not support point-to-site (vpnClientConfiguration).",
+                ctx.name
+            ),
+        ));
+    }
+    let mut out = obj.clone();
+    let pool = string_list(p2s.pointer("/vpnClientAddressPool/addressPrefixes"));
+    let space = ctx
+        .store
+        .resources
+        .get(vnet_key)
+        .map(|v| vnet_space(&v.body))
+        .unwrap_or_default();
+    let vnet_prefixes = ctx
+        .store
+        .resources
+        .get(vnet_key)
+        .map(|v| string_list(v.body.pointer("/properties/addressSpace/addressPrefixes")))
+        .unwrap_or_default();
+    for p in &pool {
+        let c = cidr_or_err(p)?;
+        if let Some((i, _)) = space.iter().enumerate().find(|(_, v)| v.overlaps(&c)) {
+            return Err(ApiError::bad(
+                "VpnClientAddressPoolOverlapsWithVnetAddressSpace",
+                format!(
+                    "The virtual network gateway's VPN client address pool overlaps with the virtual network's address space. The overlapping address space prefixes are {} and {p}.",
+                    vnet_prefixes.get(i).cloned().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    let basic = sku == "Basic";
+    let protocols = match p2s.get("vpnClientProtocols") {
+        Some(Value::Array(_)) => string_list(p2s.get("vpnClientProtocols")),
+        _ if basic => vec!["SSTP".to_string()],
+        _ => vec!["SSTP".to_string(), "IkeV2".to_string()],
+    };
+    let mut canon_protocols = Vec::new();
+    for pr in &protocols {
+        let Some(c) = canon_enum(pr, &["IkeV2", "SSTP", "OpenVPN"]) else {
+            return Err(ApiError::bad(
+                "InvalidRequestFormat",
+                format!(
+                    "VPN client protocol '{pr}' is not valid. Allowed values are IkeV2, SSTP, OpenVPN."
+                ),
+            ));
+        };
+        if basic && c != "SSTP" {
+            return Err(ApiError::bad(
+                "VpnClientProtocolNotSupportedForGatewaySku",
+                format!(
+                    "Virtual network gateway {} of SKU Basic supports only the SSTP point-to-site protocol, not {c}.",
+                    ctx.name
+                ),
+            ));
+        }
+        canon_protocols.push(Value::String(c));
+    }
+    out.insert("vpnClientProtocols".into(), Value::Array(canon_protocols));
+    if basic
+        && ["radiusServerAddress", "aadTenant"].iter().any(|k| {
+            p2s.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+        })
+    {
+        return Err(ApiError::bad(
+            "VpnClientAuthenticationNotSupportedForGatewaySku",
+            format!(
+                "Virtual network gateway {} of SKU Basic supports only certificate authentication for point-to-site.",
+                ctx.name
+            ),
+        ));
+    }
+    // The RADIUS secret is write-only.
+    out.remove("radiusServerSecret");
+    for (list, field, child) in [
+        (
+            "vpnClientRootCertificates",
+            "publicCertData",
+            "vpnClientRootCertificates",
+        ),
+        (
+            "vpnClientRevokedCertificates",
+            "thumbprint",
+            "vpnClientRevokedCertificates",
+        ),
+    ] {
+        let mut items = Vec::new();
+        for c in p2s
+            .get(list)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            let data = c
+                .pointer(&format!("/properties/{field}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if name.is_empty() || data.trim().is_empty() {
+                return Err(ApiError::bad(
+                    "InvalidRequestFormat",
+                    format!("Every entry of {list} needs a name and properties.{field}."),
+                ));
+            }
+            items.push(json!({
+                "name": name,
+                "id": format!("{}/{child}/{name}", ctx.id),
+                "etag": "",
+                "properties": { "provisioningState": "Succeeded", field: data },
+            }));
+        }
+        out.insert(list.into(), Value::Array(items));
+    }
+    Ok(Value::Object(out))
 }
 
 fn vk_to_display(store: &Store, vk: &str) -> String {
@@ -1694,6 +2163,10 @@ fn put_peering(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
             ));
         }
     }
+    if has_v6 {
+        let v6 = ipv6_peering_config(&ptype, props_in.get("ipv6PeeringConfig"))?;
+        props_in.insert("ipv6PeeringConfig".into(), v6);
+    }
     // R16
     let vlan = int_of(props_in.get("vlanId"));
     match vlan {
@@ -1804,6 +2277,77 @@ fn put_peering(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
         parent_location(ctx),
         vec![key(&circuit.id)],
     ))
+}
+
+/// `ipv6PeeringConfig`: two different IPv6 /126 prefixes; Microsoft settings only on
+/// MicrosoftPeering; none on AzurePublicPeering.
+fn ipv6_peering_config(ptype: &str, v6: Option<&Value>) -> ApiResult<Value> {
+    let Some(v6) = v6.and_then(Value::as_object) else {
+        return Ok(Value::Null);
+    };
+    if ptype == "AzurePublicPeering" {
+        return Err(ApiError::bad(
+            "InvalidIpv6PeeringConfig",
+            "AzurePublicPeering does not support ipv6PeeringConfig.",
+        ));
+    }
+    let mut parsed = Vec::new();
+    for label in ["primaryPeerAddressPrefix", "secondaryPeerAddressPrefix"] {
+        let v = v6.get(label).and_then(Value::as_str).unwrap_or_default();
+        let c = Cidr::parse_strict(v).map_err(|e| {
+            ApiError::bad(
+                "InvalidPeerAddressPrefix",
+                format!("ipv6PeeringConfig.{label}: {}", describe(&e, v)),
+            )
+        })?;
+        if !c.v6 || c.len != 126 {
+            return Err(ApiError::bad(
+                "InvalidPeerAddressPrefix",
+                format!("ipv6PeeringConfig.{label} '{v}' must be an IPv6 /126 subnet."),
+            ));
+        }
+        parsed.push(c);
+    }
+    if parsed[0].overlaps(&parsed[1]) {
+        return Err(ApiError::bad(
+            "InvalidPeerAddressPrefix",
+            "The IPv6 primary and secondary peer address prefixes must be different, non-overlapping /126 subnets.",
+        ));
+    }
+    let mut out = v6.clone();
+    let ms = v6.get("microsoftPeeringConfig").filter(|m| m.is_object());
+    let has_filter = ref_id(v6.get("routeFilter")).is_some();
+    if ptype != "MicrosoftPeering"
+        && (has_filter
+            || ms.is_some_and(|m| !string_list(m.get("advertisedPublicPrefixes")).is_empty()))
+    {
+        return Err(ApiError::bad(
+            "InvalidMicrosoftPeeringConfig",
+            format!(
+                "ipv6PeeringConfig.microsoftPeeringConfig and routeFilter are only valid on MicrosoftPeering, not on {ptype}."
+            ),
+        ));
+    }
+    if let Some(m) = ms.filter(|_| ptype == "MicrosoftPeering") {
+        for p in string_list(m.get("advertisedPublicPrefixes")) {
+            let c = cidr_or_err(&p)?;
+            if !c.v6 {
+                return Err(ApiError::bad(
+                    "InvalidMicrosoftPeeringConfig",
+                    format!(
+                        "Advertised public prefix '{p}' of the IPv6 peering is not an IPv6 prefix."
+                    ),
+                ));
+            }
+        }
+        let mut m2 = m.as_object().cloned().unwrap_or_default();
+        m2.insert("advertisedPublicPrefixesState".into(), json!("Configured"));
+        out.insert("microsoftPeeringConfig".into(), Value::Object(m2));
+    }
+    if !out.contains_key("state") {
+        out.insert("state".into(), json!("Enabled"));
+    }
+    Ok(Value::Object(out))
 }
 
 fn child_body(ctx: &Ctx, props: Map<String, Value>) -> Value {
@@ -2459,6 +3003,19 @@ pub fn check_delete(store: &Store, cfg: &EmulatorConfig, r: &Res) -> ApiResult<(
                 if let Some((_, ipc)) = subnet_users(store, &key(&s.id)).first() {
                     return Err(in_use_subnet_error(name_of(s), ipc));
                 }
+            }
+        }
+        Kind::NetworkSecurityGroup => {
+            let users = nsg_users(store, &k);
+            if !users.is_empty() {
+                return Err(ApiError::bad(
+                    "InUseNetworkSecurityGroupCannotBeDeleted",
+                    format!(
+                        "Network security group {} cannot be deleted because it is in use by the following resources: {}. In order to delete the Network security group, remove the association with the resource(s).",
+                        r.id,
+                        users.join(", ")
+                    ),
+                ));
             }
         }
         Kind::PublicIp => {

@@ -933,3 +933,242 @@ async fn resource_names_follow_the_network_naming_rule() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn network_security_groups_rules_and_subnet_references() {
+    let e = Emu::instant().await;
+    e.rg("rg").await;
+    let rule = |name: &str, prio: i64, dir: &str| {
+        json!({"name": name, "properties": {"protocol": "tcp", "sourcePortRange": "*", "destinationPortRange": "443",
+            "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "access": "Allow", "priority": prio, "direction": dir}})
+    };
+    let nsg = |rules: Vec<serde_json::Value>| json!({"location": "West Europe", "properties": {"securityRules": rules}});
+    let b = e
+        .put_ok(
+            &net("rg", "networkSecurityGroups/nsg"),
+            &nsg(vec![
+                rule("https", 100, "Inbound"),
+                rule("out", 100, "Outbound"),
+            ]),
+        )
+        .await;
+    assert_eq!(b["type"], "Microsoft.Network/networkSecurityGroups");
+    assert_eq!(
+        b["properties"]["securityRules"][0]["properties"]["protocol"],
+        "Tcp"
+    );
+    assert_eq!(
+        b["properties"]["securityRules"][0]["id"],
+        id("rg", "networkSecurityGroups/nsg/securityRules/https")
+    );
+    assert_eq!(
+        b["properties"]["defaultSecurityRules"]
+            .as_array()
+            .map(Vec::len),
+        Some(6)
+    );
+    let r = e
+        .put_err(
+            &net("rg", "networkSecurityGroups/bad"),
+            &nsg(vec![rule("a", 100, "Inbound"), rule("b", 100, "Inbound")]),
+        )
+        .await;
+    assert_eq!(r.code(), "SecurityRulesInvalidPriorityConflict");
+    let r = e
+        .put_err(
+            &net("rg", "networkSecurityGroups/bad"),
+            &nsg(vec![rule("a", 99, "Inbound")]),
+        )
+        .await;
+    assert_eq!(r.code(), "SecurityRuleInvalidPriority");
+    // A subnet that references a missing group is refused; an existing one is attached.
+    e.put_ok(
+        &net("rg", "virtualNetworks/v"),
+        &vnet(&["10.0.0.0/16"], &[]),
+    )
+    .await;
+    let r = e
+        .put_err(
+            &net("rg", "virtualNetworks/v/subnets/s"),
+            &json!({"properties": {"addressPrefixes": ["10.0.1.0/24"],
+                "networkSecurityGroup": {"id": id("rg", "networkSecurityGroups/nope")}}}),
+        )
+        .await;
+    assert_eq!(r.code(), "InvalidResourceReference");
+    let s = e
+        .put_ok(
+            &net("rg", "virtualNetworks/v/subnets/s"),
+            &json!({"properties": {"addressPrefixes": ["10.0.1.0/24"],
+                "networkSecurityGroup": {"id": id("rg", "networkSecurityGroups/NSG")}}}),
+        )
+        .await;
+    assert_eq!(
+        s["properties"]["networkSecurityGroup"]["id"],
+        id("rg", "networkSecurityGroups/nsg")
+    );
+    let g = e.get(&net("rg", "networkSecurityGroups/nsg")).await;
+    assert_eq!(
+        g.body["properties"]["subnets"][0]["id"],
+        id("rg", "virtualNetworks/v/subnets/s")
+    );
+    let r = e.delete(&net("rg", "networkSecurityGroups/nsg")).await;
+    assert_eq!(r.code(), "InUseNetworkSecurityGroupCannotBeDeleted");
+    // inline subnets reference groups the same way; a VNet PUT without the subnet detaches it
+    e.put_ok(
+        &net("rg", "virtualNetworks/v"),
+        &json!({"location": "West Europe", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "t", "properties": {"addressPrefixes": ["10.0.2.0/24"],
+                "networkSecurityGroup": {"id": id("rg", "networkSecurityGroups/nsg")}}}]}}),
+    )
+    .await;
+    let v = e.get(&net("rg", "virtualNetworks/v")).await;
+    assert_eq!(
+        v.body["properties"]["subnets"].as_array().map(Vec::len),
+        Some(1)
+    );
+    e.put_ok(
+        &net("rg", "virtualNetworks/v"),
+        &vnet(&["10.0.0.0/16"], &[]),
+    )
+    .await;
+    e.delete_ok(&net("rg", "networkSecurityGroups/nsg")).await;
+}
+
+#[tokio::test]
+async fn subnet_delegations_are_echoed_with_ids() {
+    let e = Emu::instant().await;
+    e.hub("rg", "10.0.255.224/27").await;
+    let s = e
+        .put_ok(
+            &net("rg", "virtualNetworks/hub/subnets/aci"),
+            &json!({"properties": {"addressPrefixes": ["10.0.2.0/24"], "delegations": [{"name": "delegation",
+                "properties": {"serviceName": "Microsoft.ContainerInstance/containerGroups",
+                    "actions": ["Microsoft.Network/virtualNetworks/subnets/join/action"]}}]}}),
+        )
+        .await;
+    let d = &s["properties"]["delegations"][0];
+    assert_eq!(
+        d["id"],
+        id(
+            "rg",
+            "virtualNetworks/hub/subnets/aci/delegations/delegation"
+        )
+    );
+    assert_eq!(
+        d["type"],
+        "Microsoft.Network/virtualNetworks/subnets/delegations"
+    );
+    assert_eq!(
+        d["properties"]["actions"],
+        json!(["Microsoft.Network/virtualNetworks/subnets/join/action"])
+    );
+    let r = e
+        .put_err(
+            &net("rg", "virtualNetworks/hub/subnets/aci"),
+            &json!({"properties": {"addressPrefixes": ["10.0.2.0/24"], "delegations": [{"name": "d", "properties": {}}]}}),
+        )
+        .await;
+    assert_eq!(r.code(), "InvalidRequestFormat");
+}
+
+#[tokio::test]
+async fn point_to_site_configuration() {
+    let e = Emu::instant().await;
+    e.hub("rg", "10.0.255.224/27").await;
+    let pip = e.pip("rg", "p2s-pip").await;
+    let with = |sku: &str, p2s: serde_json::Value| {
+        let mut g = gateway("Vpn", sku, &id("rg", GWSUB), Some(&pip));
+        g["properties"]["vpnClientConfiguration"] = p2s;
+        g
+    };
+    let r = e
+        .put_err(
+            &net("rg", "virtualNetworkGateways/vpn"),
+            &with(
+                "Basic",
+                json!({"vpnClientAddressPool": {"addressPrefixes": ["10.0.200.0/24"]}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.code(), "VpnClientAddressPoolOverlapsWithVnetAddressSpace");
+    assert!(r.message().contains("10.0.0.0/16 and 10.0.200.0/24"));
+    let r = e
+        .put_err(
+            &net("rg", "virtualNetworkGateways/vpn"),
+            &with(
+                "Basic",
+                json!({"vpnClientAddressPool": {"addressPrefixes": ["10.2.0.0/24"]},
+                "vpnClientProtocols": ["IkeV2"]}),
+            ),
+        )
+        .await;
+    assert_eq!(r.code(), "VpnClientProtocolNotSupportedForGatewaySku");
+    let b = e
+        .put_ok(
+            &net("rg", "virtualNetworkGateways/vpn"),
+            &with("Basic", json!({"vpnClientAddressPool": {"addressPrefixes": ["10.2.0.0/24"]},
+                "vpnClientRootCertificates": [{"name": "root", "properties": {"publicCertData": "MIIB"}}],
+                "vpnClientRevokedCertificates": [{"name": "old", "properties": {"thumbprint": "912198EEF23DCAC40939312FEE97DD560BAE49B1"}}]})),
+        )
+        .await;
+    let p2s = &b["properties"]["vpnClientConfiguration"];
+    assert_eq!(p2s["vpnClientProtocols"], json!(["SSTP"]));
+    assert_eq!(
+        p2s["vpnClientRootCertificates"][0]["id"],
+        id(
+            "rg",
+            "virtualNetworkGateways/vpn/vpnClientRootCertificates/root"
+        )
+    );
+    assert_eq!(
+        p2s["vpnClientRevokedCertificates"][0]["properties"]["thumbprint"],
+        "912198EEF23DCAC40939312FEE97DD560BAE49B1"
+    );
+}
+
+#[tokio::test]
+async fn ipv6_peering_configuration() {
+    let e = Emu::instant().await;
+    e.rg("rg").await;
+    let (_, sk) = e.circuit("rg", "c").await;
+    e.provision(&sk).await;
+    let mut p = peering(100, "192.168.16.252/30", "192.168.18.252/30", 65001);
+    p["properties"]["ipv6PeeringConfig"] = json!({"primaryPeerAddressPrefix": "2002:db01::/126",
+        "secondaryPeerAddressPrefix": "2002:db01::/126"});
+    let path = net("rg", "expressRouteCircuits/c/peerings/AzurePrivatePeering");
+    let r = e.put_err(&path, &p).await;
+    assert_eq!(r.code(), "InvalidPeerAddressPrefix");
+    p["properties"]["ipv6PeeringConfig"]["secondaryPeerAddressPrefix"] = json!("2003:db01::/64");
+    assert_eq!(
+        e.put_err(&path, &p).await.code(),
+        "InvalidPeerAddressPrefix"
+    );
+    p["properties"]["ipv6PeeringConfig"]["secondaryPeerAddressPrefix"] = json!("2003:db01::/126");
+    p["properties"]["ipv6PeeringConfig"]["microsoftPeeringConfig"] =
+        json!({"advertisedPublicPrefixes": ["2002:db01::/126"]});
+    assert_eq!(
+        e.put_err(&path, &p).await.code(),
+        "InvalidMicrosoftPeeringConfig"
+    );
+    p["properties"]["ipv6PeeringConfig"]
+        .as_object_mut()
+        .map(|o| o.remove("microsoftPeeringConfig"));
+    let b = e.put_ok(&path, &p).await;
+    assert_eq!(b["properties"]["ipv6PeeringConfig"]["state"], "Enabled");
+    // Microsoft peering: IPv6 advertised prefixes get a validation state
+    let ms = json!({"properties": {"peeringType": "MicrosoftPeering", "peerASN": 100, "vlanId": 300,
+        "primaryPeerAddressPrefix": "123.0.0.0/30", "secondaryPeerAddressPrefix": "123.0.0.4/30",
+        "microsoftPeeringConfig": {"advertisedPublicPrefixes": ["123.1.0.0/24"]},
+        "ipv6PeeringConfig": {"primaryPeerAddressPrefix": "2002:db01::/126", "secondaryPeerAddressPrefix": "2003:db01::/126",
+            "microsoftPeeringConfig": {"advertisedPublicPrefixes": ["2002:db01::/126"]}}}});
+    let b = e
+        .put_ok(
+            &net("rg", "expressRouteCircuits/c/peerings/MicrosoftPeering"),
+            &ms,
+        )
+        .await;
+    assert_eq!(
+        b["properties"]["ipv6PeeringConfig"]["microsoftPeeringConfig"]["advertisedPublicPrefixesState"],
+        "Configured"
+    );
+}

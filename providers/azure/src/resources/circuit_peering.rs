@@ -61,6 +61,34 @@ impl Kind for CircuitPeering {
                     .default("NONE")
                     .case_insensitive(),
             );
+        let ipv6_ms = Schema::new()
+            .attr(
+                "advertised_public_prefixes",
+                AttrSchema::optional(list_str()),
+            )
+            .attr("advertised_communities", AttrSchema::optional(list_str()))
+            .attr(
+                "customer_asn",
+                AttrSchema::optional(num_t()).default(Value::Number(0.0)),
+            )
+            .attr(
+                "routing_registry_name",
+                AttrSchema::optional(str_t())
+                    .default("NONE")
+                    .case_insensitive(),
+            );
+        let ipv6 = Schema::new()
+            .attr("primary_peer_address_prefix", AttrSchema::required(str_t()))
+            .attr(
+                "secondary_peer_address_prefix",
+                AttrSchema::required(str_t()),
+            )
+            .attr("enabled", AttrSchema::optional(bool_t()).default(true))
+            .attr(
+                "route_filter_id",
+                AttrSchema::optional(str_t()).case_insensitive(),
+            )
+            .block("microsoft_peering", 0, 1, ipv6_ms);
         let schema = Schema::new()
             .attr("id", AttrSchema::computed(str_t()))
             // peering_type is the last segment of the id: changing it is a different object.
@@ -93,7 +121,8 @@ impl Kind for CircuitPeering {
             .attr("primary_azure_port", AttrSchema::computed(str_t()))
             .attr("secondary_azure_port", AttrSchema::computed(str_t()))
             .attr("gateway_manager_etag", AttrSchema::computed(str_t()))
-            .block("microsoft_peering_config", 0, 1, ms_config);
+            .block("microsoft_peering_config", 0, 1, ms_config)
+            .block("ipv6", 0, 1, ipv6);
         ResourceType {
             name: self.name(),
             schema,
@@ -275,6 +304,9 @@ impl Kind for CircuitPeering {
                 "route filters apply to MicrosoftPeering only",
             ));
         }
+        if let Some(v6) = blocks(config, "ipv6").first() {
+            validate_ipv6(v6, peering_type, microsoft, &mut out);
+        }
         out
     }
     fn plan(&self, p: &mut PlanState<'_>) {
@@ -330,15 +362,37 @@ impl Kind for CircuitPeering {
             }),
         );
         if let Some(m) = blocks(planned, "microsoft_peering_config").first() {
-            properties.insert(
-                "microsoftPeeringConfig".into(),
-                json!({
-                    "advertisedPublicPrefixes": strs(m, "advertised_public_prefixes").unwrap_or_default(),
-                    "advertisedCommunities": strs(m, "advertised_communities").unwrap_or_default(),
-                    "customerASN": n(m, "customer_asn").unwrap_or(0),
-                    "routingRegistryName": s(m, "routing_registry_name").unwrap_or("NONE"),
+            properties.insert("microsoftPeeringConfig".into(), ms_config_body(m));
+        }
+        if let Some(v6) = blocks(planned, "ipv6").first() {
+            let mut c = Map::new();
+            insert_opt(
+                &mut c,
+                "primaryPeerAddressPrefix",
+                s(v6, "primary_peer_address_prefix").map(Json::from),
+            );
+            insert_opt(
+                &mut c,
+                "secondaryPeerAddressPrefix",
+                s(v6, "secondary_peer_address_prefix").map(Json::from),
+            );
+            if let Some(m) = blocks(v6, "microsoft_peering").first() {
+                c.insert("microsoftPeeringConfig".into(), ms_config_body(m));
+            }
+            insert_opt(
+                &mut c,
+                "routeFilter",
+                s(v6, "route_filter_id").map(|id| json!({ "id": id })),
+            );
+            c.insert(
+                "state".into(),
+                json!(if b(v6, "enabled").unwrap_or(true) {
+                    "Enabled"
+                } else {
+                    "Disabled"
                 }),
             );
+            properties.insert("ipv6PeeringConfig".into(), Json::Object(c));
         }
         insert_opt(
             &mut properties,
@@ -369,11 +423,34 @@ impl Kind for CircuitPeering {
                     .as_array()
                     .is_none_or(Vec::is_empty))
         {
+            json!([ms_config_state(ms)])
+        } else {
+            json!([])
+        };
+        let v6 = props(resp, "ipv6PeeringConfig");
+        let ipv6 = if v6.is_object() && !jget(v6, &["primaryPeerAddressPrefix"]).is_null() {
+            let v6ms = jget(v6, &["microsoftPeeringConfig"]);
+            let kept_ms = jget(keep, &["ipv6"])
+                .get(0)
+                .and_then(|x| x.get("microsoft_peering"))
+                .and_then(Json::as_array)
+                .is_some_and(|a| !a.is_empty());
+            let ms = if v6ms.is_object()
+                && (kept_ms
+                    || !jget(v6ms, &["advertisedPublicPrefixes"])
+                        .as_array()
+                        .is_none_or(Vec::is_empty))
+            {
+                json!([ms_config_state(v6ms)])
+            } else {
+                json!([])
+            };
             json!([{
-                "advertised_public_prefixes": jstrs(jget(ms, &["advertisedPublicPrefixes"])),
-                "advertised_communities": jstrs(jget(ms, &["advertisedCommunities"])),
-                "customer_asn": jget(ms, &["customerASN"]).as_i64().unwrap_or(0),
-                "routing_registry_name": jget(ms, &["routingRegistryName"]).as_str().unwrap_or("NONE"),
+                "primary_peer_address_prefix": jstr(jget(v6, &["primaryPeerAddressPrefix"])),
+                "secondary_peer_address_prefix": jstr(jget(v6, &["secondaryPeerAddressPrefix"])),
+                "enabled": jget(v6, &["state"]).as_str().is_none_or(|s| !s.eq_ignore_ascii_case("Disabled")),
+                "route_filter_id": jstr(jget(v6, &["routeFilter", "id"])),
+                "microsoft_peering": ms,
             }])
         } else {
             json!([])
@@ -399,8 +476,102 @@ impl Kind for CircuitPeering {
             "secondary_azure_port": props(resp, "secondaryAzurePort").as_str().map(Json::from).unwrap_or(Json::Null),
             "gateway_manager_etag": props(resp, "gatewayManagerEtag").as_str().map(Json::from).unwrap_or(Json::Null),
             "microsoft_peering_config": ms_block,
+            "ipv6": ipv6,
         })
     }
+}
+
+/// The `ipv6` block: two different IPv6 /126 prefixes; Microsoft settings only on MicrosoftPeering;
+/// no IPv6 on AzurePublicPeering.
+fn validate_ipv6(
+    v6: &Value,
+    peering_type: Option<&str>,
+    microsoft: bool,
+    out: &mut Vec<ProviderDiagnostic>,
+) {
+    if peering_type.is_some_and(|t| t.eq_ignore_ascii_case("AzurePublicPeering")) {
+        out.push(
+            ProviderDiagnostic::error(&["ipv6"], "AzurePublicPeering has no IPv6 peering")
+                .code("InvalidIpv6PeeringConfig"),
+        );
+    }
+    let mut parsed = Vec::new();
+    for key in [
+        "primary_peer_address_prefix",
+        "secondary_peer_address_prefix",
+    ] {
+        let Some(text) = s(v6, key) else { continue };
+        match Cidr::parse(text) {
+            Some(c) if c.bits == 128 && c.len == 126 && c.host_bits_zero() => parsed.push(c),
+            _ => out.push(
+                ProviderDiagnostic::error(
+                    &["ipv6", "0", key],
+                    format!("{text:?} must be an IPv6 /126 prefix"),
+                )
+                .code("InvalidPeerAddressPrefix")
+                .hint("each link of an IPv6 peering takes its own /126 (e.g. 2001:db8::/126)"),
+            ),
+        }
+    }
+    if parsed.len() == 2 && parsed[0].overlaps(&parsed[1]) {
+        out.push(
+            ProviderDiagnostic::error(
+                &["ipv6", "0", "secondary_peer_address_prefix"],
+                "the primary and secondary IPv6 prefixes overlap",
+            )
+            .code("InvalidPeerAddressPrefix"),
+        );
+    }
+    let ms = blocks(v6, "microsoft_peering").first();
+    if !microsoft && (ms.is_some() || !v6.get("route_filter_id").is_null()) {
+        out.push(ProviderDiagnostic::error(
+            &["ipv6"],
+            "`microsoft_peering` and `route_filter_id` apply to MicrosoftPeering only",
+        ));
+    }
+    if let Some(m) = ms {
+        for (i, p) in strs(m, "advertised_public_prefixes")
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if Cidr::parse(p).is_none_or(|c| c.bits != 128) {
+                let idx = i.to_string();
+                out.push(
+                    ProviderDiagnostic::error(
+                        &[
+                            "ipv6",
+                            "0",
+                            "microsoft_peering",
+                            "0",
+                            "advertised_public_prefixes",
+                            idx.as_str(),
+                        ],
+                        format!("{p:?} is not an IPv6 prefix"),
+                    )
+                    .code("InvalidMicrosoftPeeringConfig"),
+                );
+            }
+        }
+    }
+}
+
+fn ms_config_body(m: &Value) -> Json {
+    json!({
+        "advertisedPublicPrefixes": strs(m, "advertised_public_prefixes").unwrap_or_default(),
+        "advertisedCommunities": strs(m, "advertised_communities").unwrap_or_default(),
+        "customerASN": n(m, "customer_asn").unwrap_or(0),
+        "routingRegistryName": s(m, "routing_registry_name").unwrap_or("NONE"),
+    })
+}
+
+fn ms_config_state(ms: &Json) -> Json {
+    json!({
+        "advertised_public_prefixes": jstrs(jget(ms, &["advertisedPublicPrefixes"])),
+        "advertised_communities": jstrs(jget(ms, &["advertisedCommunities"])),
+        "customer_asn": jget(ms, &["customerASN"]).as_i64().unwrap_or(0),
+        "routing_registry_name": jget(ms, &["routingRegistryName"]).as_str().unwrap_or("NONE"),
+    })
 }
 
 fn network_text(c: &Cidr) -> String {
@@ -551,5 +722,44 @@ mod tests {
         let d = validate_vlans(&views);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].0, 1);
+    }
+
+    #[test]
+    fn ipv6_block() {
+        let mut cfg = private(300.0, "123.0.0.0/30", "123.0.0.4/30");
+        let v6 = |secondary: &str| {
+            Value::List(vec![obj(&[
+                ("primary_peer_address_prefix", "2002:db01::/126".into()),
+                ("secondary_peer_address_prefix", secondary.into()),
+                ("enabled", true.into()),
+                ("microsoft_peering", Value::List(vec![])),
+            ])])
+        };
+        if let Value::Object(m) = &mut cfg {
+            m.insert("ipv6".into(), v6("2003:db01::/126"));
+        }
+        assert!(CircuitPeering.validate(&cfg).is_empty());
+        let body = CircuitPeering.body(&cfg, None);
+        assert_eq!(
+            body["properties"]["ipv6PeeringConfig"],
+            json!({"primaryPeerAddressPrefix":"2002:db01::/126","secondaryPeerAddressPrefix":"2003:db01::/126","state":"Enabled"})
+        );
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/expressRouteCircuits/erc/peerings/AzurePrivatePeering",
+            "properties":{"peeringType":"AzurePrivatePeering","ipv6PeeringConfig":body["properties"]["ipv6PeeringConfig"].clone()}});
+        let st = CircuitPeering.to_state(&resp, &cfg.to_json());
+        assert_eq!(
+            st["ipv6"][0]["secondary_peer_address_prefix"],
+            "2003:db01::/126"
+        );
+        assert_eq!(st["ipv6"][0]["enabled"], true);
+        assert_eq!(st["ipv6"][0]["microsoft_peering"], json!([]));
+        if let Value::Object(m) = &mut cfg {
+            m.insert("ipv6".into(), v6("2003:db01::/64"));
+        }
+        let d = CircuitPeering.validate(&cfg);
+        assert_eq!(
+            d[0].path,
+            vec!["ipv6", "0", "secondary_peer_address_prefix"]
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod circuit_authorization;
 pub mod circuit_peering;
 pub mod connection;
 pub mod local_network_gateway;
+pub mod network_security_group;
 pub mod public_ip;
 pub(crate) mod regions;
 pub mod resource_group;
@@ -78,6 +79,7 @@ impl PlanState<'_> {
 pub(crate) fn all_kinds() -> Vec<&'static dyn Kind> {
     vec![
         &resource_group::ResourceGroup,
+        &network_security_group::NetworkSecurityGroup,
         &virtual_network::VirtualNetwork,
         &subnet::Subnet,
         &public_ip::PublicIp,

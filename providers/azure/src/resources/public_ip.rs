@@ -6,8 +6,8 @@ use netform_engine::schema::{AttrSchema, ResourceType, Timeouts};
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Kind, insert_opt, jget, jstr, jstrs, n, num_t, props, s, set_str, str_t, strs, tags_json,
-    tracked_base, tracked_id, tracked_state,
+    Kind, PlanState, insert_opt, jget, jstr, jstrs, n, num_t, props, s, set_str, str_t, strs,
+    tags_json, tracked_base, tracked_id, tracked_state,
 };
 
 pub struct PublicIp;
@@ -22,10 +22,11 @@ impl Kind for PublicIp {
                 "allocation_method",
                 AttrSchema::required(str_t()).case_insensitive(),
             )
+            // Optional+Computed: left out, it is Standard (azurerm 4.x), except for a Dynamic
+            // address, which azurerm 3.x's documentation examples create with its Basic default.
             .attr(
                 "sku",
-                AttrSchema::optional(str_t())
-                    .default("Standard")
+                AttrSchema::optional_computed(str_t())
                     .force_new()
                     .case_insensitive(),
             )
@@ -73,6 +74,18 @@ impl Kind for PublicIp {
                     &["allocation_method"],
                     "must be Static or Dynamic",
                 ));
+            } else if method.eq_ignore_ascii_case("dynamic") && config.get("sku").is_null() {
+                out.push(
+                    ProviderDiagnostic::warning(
+                        &["allocation_method"],
+                        "a Dynamic public IP without `sku` is deprecated: it is planned as a Basic SKU public IP",
+                    )
+                    .detail(
+                        "azurerm 3.x defaulted `sku` to Basic, the only SKU that allows Dynamic allocation; azurerm 4.x defaults to Standard, which must be Static. Azure stopped creating Basic SKU public IPs on 2025-03-31 and retired them on 2025-09-30: only the emulator still creates this one",
+                    )
+                    .code("BasicSkuPublicIpDeprecated")
+                    .hint("set sku = \"Standard\" and allocation_method = \"Static\""),
+                );
             } else if method.eq_ignore_ascii_case("dynamic") && !sku.eq_ignore_ascii_case("basic") {
                 out.push(
                     ProviderDiagnostic::error(
@@ -126,6 +139,19 @@ impl Kind for PublicIp {
             );
         }
         out
+    }
+    fn plan(&self, p: &mut PlanState<'_>) {
+        if !p.config.get("sku").is_null() || !matches!(p.planned.get("sku"), Value::Unknown) {
+            return;
+        }
+        let dynamic =
+            s(p.config, "allocation_method").is_some_and(|m| m.eq_ignore_ascii_case("Dynamic"));
+        if let Value::Object(map) = &mut p.planned {
+            map.insert(
+                "sku".into(),
+                Value::String(if dynamic { "Basic" } else { "Standard" }.into()),
+            );
+        }
     }
     fn body(&self, planned: &Value, _existing: Option<&Json>) -> Json {
         let mut properties = Map::new();
@@ -256,8 +282,32 @@ mod tests {
     }
 
     #[test]
-    fn dynamic_standard_rejected() {
+    fn dynamic_without_sku_is_a_deprecated_basic_ip() {
         let cfg = obj(&[("allocation_method", "Dynamic".into())]);
+        let d = PublicIp.validate(&cfg);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code.as_deref(), Some("BasicSkuPublicIpDeprecated"));
+        assert!(d[0].summary.contains("deprecated"));
+        let mut p = PlanState {
+            sub: "s",
+            prior: None,
+            config: &cfg,
+            planned: obj(&[("sku", Value::Unknown)]),
+            replace: Vec::new(),
+            diagnostics: Vec::new(),
+            deferred: None,
+            world: &crate::resources::NoWorld,
+        };
+        PublicIp.plan(&mut p);
+        assert_eq!(p.planned.get("sku").as_str(), Some("Basic"));
+    }
+
+    #[test]
+    fn dynamic_standard_rejected() {
+        let cfg = obj(&[
+            ("allocation_method", "Dynamic".into()),
+            ("sku", "Standard".into()),
+        ]);
         let d = PublicIp.validate(&cfg);
         assert_eq!(
             d[0].code.as_deref(),

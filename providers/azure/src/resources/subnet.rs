@@ -8,7 +8,8 @@ use netform_engine::schema::{AttrSchema, ResourceType, Schema, Timeouts};
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Cidr, Kind, id_segment, jget, jstr, jstrs, list_str, network_id, props, s, str_t, strs,
+    Cidr, Kind, PlanState, blocks, id_segment, jget, jstr, jstrs, list_str, network_id, props, s,
+    str_t, strs,
 };
 
 pub struct Subnet;
@@ -23,7 +24,6 @@ const KEEP_PROPERTIES: &[&str] = &[
     "natGateway",
     "serviceEndpoints",
     "serviceEndpointPolicies",
-    "delegations",
     "privateEndpointNetworkPolicies",
     "privateLinkServiceNetworkPolicies",
     "defaultOutboundAccess",
@@ -48,7 +48,31 @@ impl Kind for Subnet {
                 "virtual_network_name",
                 AttrSchema::required(str_t()).force_new().case_insensitive(),
             )
-            .attr("address_prefixes", AttrSchema::required(list_str()));
+            // Optional+Computed so that the deprecated singular `address_prefix` (azurerm 2.x
+            // and early 3.x documentation) can stand in for it; exactly one of them is required.
+            .attr(
+                "address_prefixes",
+                AttrSchema::optional_computed(list_str()),
+            )
+            .attr(
+                "address_prefix",
+                AttrSchema::optional(str_t()).describe("Deprecated: use `address_prefixes`."),
+            )
+            .block(
+                "delegation",
+                0,
+                usize::MAX,
+                Schema::new()
+                    .attr("name", AttrSchema::required(str_t()))
+                    .block(
+                        "service_delegation",
+                        1,
+                        1,
+                        Schema::new()
+                            .attr("name", AttrSchema::required(str_t()))
+                            .attr("actions", AttrSchema::optional(list_str())),
+                    ),
+            );
         ResourceType {
             name: self.name(),
             schema,
@@ -73,7 +97,26 @@ impl Kind for Subnet {
     fn validate(&self, config: &Value) -> Vec<ProviderDiagnostic> {
         let mut out = Vec::new();
         let gateway = s(config, "name").is_some_and(|n| n.eq_ignore_ascii_case("GatewaySubnet"));
-        let prefixes = strs(config, "address_prefixes").unwrap_or_default();
+        let singular = !config.get("address_prefix").is_null();
+        let plural = !config.get("address_prefixes").is_null();
+        if singular && plural {
+            out.push(ProviderDiagnostic::error(
+                &["address_prefix"],
+                "`address_prefix` conflicts with `address_prefixes`",
+            ));
+        } else if !singular && !plural {
+            out.push(ProviderDiagnostic::error(
+                &["address_prefixes"],
+                "a subnet needs `address_prefixes`",
+            ));
+        }
+        if singular {
+            out.push(
+                ProviderDiagnostic::warning(&["address_prefix"], "Argument \"address_prefix\" is deprecated")
+                    .detail("azurerm 3.0 removed `address_prefix`; netform still reads it as a one-element `address_prefixes`")
+                    .hint("write address_prefixes = [\"…\"]"),
+            );
+        }
         if config
             .get("address_prefixes")
             .as_list()
@@ -84,9 +127,20 @@ impl Kind for Subnet {
                 "a subnet needs at least one address prefix",
             ));
         }
+        let (key, prefixes) = match s(config, "address_prefix") {
+            Some(p) => ("address_prefix", vec![p.to_string()]),
+            None => (
+                "address_prefixes",
+                strs(config, "address_prefixes").unwrap_or_default(),
+            ),
+        };
         for (i, prefix) in prefixes.iter().enumerate() {
             let idx = i.to_string();
-            let path = ["address_prefixes", idx.as_str()];
+            let path: Vec<&str> = if key == "address_prefix" {
+                vec![key]
+            } else {
+                vec![key, idx.as_str()]
+            };
             match Cidr::parse(prefix) {
                 None => out.push(
                     ProviderDiagnostic::error(&path, format!("{prefix:?} is not a CIDR prefix"))
@@ -119,7 +173,34 @@ impl Kind for Subnet {
                 }
             }
         }
+        let delegations = blocks(config, "delegation");
+        for (i, d) in delegations.iter().enumerate() {
+            if let Some(name) = s(d, "name")
+                && delegations[..i]
+                    .iter()
+                    .any(|o| s(o, "name").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            {
+                out.push(ProviderDiagnostic::error(
+                    &["delegation", &i.to_string(), "name"],
+                    format!("delegation name {name:?} is used twice"),
+                ));
+            }
+        }
         out
+    }
+    fn plan(&self, p: &mut PlanState<'_>) {
+        // The deprecated singular form stands for a one-element `address_prefixes`.
+        let single = p.config.get("address_prefix").clone();
+        if single.is_null() {
+            return;
+        }
+        let prefixes = match single {
+            Value::String(_) => Value::List(vec![single]),
+            _ => Value::Unknown,
+        };
+        if let Value::Object(map) = &mut p.planned {
+            map.insert("address_prefixes".into(), prefixes);
+        }
     }
     fn merge_existing(&self) -> bool {
         true
@@ -137,6 +218,29 @@ impl Kind for Subnet {
             "addressPrefixes".into(),
             json!(strs(planned, "address_prefixes").unwrap_or_default()),
         );
+        let delegations: Vec<Json> = blocks(planned, "delegation")
+            .iter()
+            .map(|d| {
+                let sd = blocks(d, "service_delegation").first();
+                let mut p = Map::new();
+                p.insert(
+                    "serviceName".into(),
+                    json!(sd.and_then(|x| s(x, "name")).unwrap_or_default()),
+                );
+                if let Some(actions) = sd.and_then(|x| strs(x, "actions")) {
+                    p.insert("actions".into(), json!(actions));
+                }
+                json!({ "name": s(d, "name").unwrap_or_default(), "properties": p })
+            })
+            .collect();
+        // Delegations are managed: send them when configured, and clear ones the subnet has.
+        let had = existing
+            .map(|e| props(e, "delegations"))
+            .and_then(Json::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if !delegations.is_empty() || had {
+            properties.insert("delegations".into(), Json::Array(delegations));
+        }
         json!({ "properties": properties })
     }
     fn to_state(&self, resp: &Json, keep: &Json) -> Json {
@@ -153,12 +257,35 @@ impl Kind for Subnet {
                 .map(|s| Json::String(s.to_string()))
                 .unwrap_or_else(|| keep.get(key).cloned().unwrap_or(Json::Null))
         };
+        // The deprecated singular attribute is in state only when the configuration uses it.
+        let single = match keep.get("address_prefix") {
+            Some(Json::String(_)) => prefixes.get(0).cloned().unwrap_or(Json::Null),
+            _ => Json::Null,
+        };
+        let delegations: Vec<Json> = props(resp, "delegations")
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        json!({
+                            "name": jstr(jget(d, &["name"])),
+                            "service_delegation": [{
+                                "name": jstr(jget(d, &["properties", "serviceName"])),
+                                "actions": jstrs(jget(d, &["properties", "actions"])),
+                            }],
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         json!({
             "id": jstr(jget(resp, &["id"])),
             "name": jstr(jget(resp, &["name"])),
             "resource_group_name": from_id("resourceGroups", "resource_group_name"),
             "virtual_network_name": from_id("virtualNetworks", "virtual_network_name"),
             "address_prefixes": prefixes,
+            "address_prefix": single,
+            "delegation": delegations,
         })
     }
 }
@@ -176,12 +303,19 @@ pub(crate) fn validate_against_vnets(
         ))
     };
     let mut vnets: BTreeMap<(String, String), Vec<Cidr>> = BTreeMap::new();
+    // VNets whose subnets are inline `subnet` blocks, by key, with their address.
+    let mut inline: BTreeMap<(String, String), &str> = BTreeMap::new();
     for r in resources
         .iter()
         .filter(|r| r.type_name == "azurerm_virtual_network")
     {
         if let (Some(k), Some(space)) = (key(r.value, "name"), strs(r.value, "address_space")) {
             vnets.insert(k, space.iter().filter_map(|p| Cidr::parse(p)).collect());
+        }
+        if let Some(k) = key(r.value, "name")
+            && !blocks(r.value, "subnet").is_empty()
+        {
+            inline.insert(k, r.address);
         }
     }
     let mut seen: BTreeMap<VnetKey, Vec<(usize, String, Cidr)>> = BTreeMap::new();
@@ -193,11 +327,22 @@ pub(crate) fn validate_against_vnets(
         let Some(k) = key(r.value, "virtual_network_name") else {
             continue;
         };
-        for (j, prefix) in strs(r.value, "address_prefixes")
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
+        if let Some(vnet) = inline.get(&k) {
+            out.push((
+                i,
+                ProviderDiagnostic::warning(
+                    &["virtual_network_name"],
+                    format!("{vnet} defines its subnets inline: this subnet and its `subnet` blocks fight over the same objects"),
+                )
+                .detail("a virtual network PUT with inline subnets replaces the subnet list, so every apply of the VNet deletes subnets it does not list")
+                .hint("use either inline `subnet` blocks or azurerm_subnet resources for one virtual network"),
+            ));
+        }
+        let prefixes = s(r.value, "address_prefix")
+            .map(|p| vec![p.to_string()])
+            .or_else(|| strs(r.value, "address_prefixes"))
+            .unwrap_or_default();
+        for (j, prefix) in prefixes.iter().enumerate() {
             let Some(c) = Cidr::parse(prefix) else {
                 continue;
             };
@@ -320,5 +465,79 @@ mod tests {
         assert!(codes.contains(&(2, "NetcfgSubnetRangesOverlap".to_string())));
         assert!(codes.contains(&(3, "NetcfgSubnetRangeOutsideVnet".to_string())));
         assert_eq!(codes.len(), 2);
+    }
+
+    #[test]
+    fn deprecated_address_prefix_and_delegations() {
+        let mut c = cfg("aci", "10.0.1.0/24");
+        if let Value::Object(m) = &mut c {
+            m.remove("address_prefixes");
+            m.insert("address_prefix".into(), "10.0.1.0/24".into());
+            m.insert(
+                "delegation".into(),
+                Value::List(vec![obj(&[
+                    ("name", "d".into()),
+                    (
+                        "service_delegation",
+                        Value::List(vec![obj(&[
+                            ("name", "Microsoft.ContainerInstance/containerGroups".into()),
+                            (
+                                "actions",
+                                Value::List(vec![
+                                    "Microsoft.Network/virtualNetworks/subnets/join/action".into(),
+                                ]),
+                            ),
+                        ])]),
+                    ),
+                ])]),
+            );
+        }
+        let d = Subnet.validate(&c);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].summary.contains("deprecated"));
+        let mut p = PlanState {
+            sub: "s",
+            prior: None,
+            config: &c,
+            planned: c.clone(),
+            replace: Vec::new(),
+            diagnostics: Vec::new(),
+            deferred: None,
+            world: &crate::resources::NoWorld,
+        };
+        Subnet.plan(&mut p);
+        assert_eq!(
+            strs(&p.planned, "address_prefixes"),
+            Some(vec!["10.0.1.0/24".to_string()])
+        );
+        let body = Subnet.body(&p.planned, None);
+        assert_eq!(
+            body["properties"]["delegations"],
+            json!([{"name":"d","properties":{"serviceName":"Microsoft.ContainerInstance/containerGroups",
+                "actions":["Microsoft.Network/virtualNetworks/subnets/join/action"]}}])
+        );
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1/subnets/aci",
+            "name":"aci","properties":{"addressPrefixes":["10.0.1.0/24"],"delegations":[{"name":"d","id":"x",
+            "properties":{"serviceName":"Microsoft.ContainerInstance/containerGroups","actions":[],"provisioningState":"Succeeded"}}]}});
+        let st = Subnet.to_state(&resp, &p.planned.to_json());
+        assert_eq!(st["address_prefix"], "10.0.1.0/24");
+        assert_eq!(
+            st["delegation"][0]["service_delegation"][0]["name"],
+            "Microsoft.ContainerInstance/containerGroups"
+        );
+        // Removing every delegation clears the ones the subnet has.
+        let body = Subnet.body(&cfg("aci", "10.0.1.0/24"), Some(&resp));
+        assert_eq!(body["properties"]["delegations"], json!([]));
+        // Both forms at once, or neither, is an error.
+        let mut both = cfg("x", "10.0.1.0/24");
+        if let Value::Object(m) = &mut both {
+            m.insert("address_prefix".into(), "10.0.1.0/24".into());
+        }
+        assert!(
+            Subnet
+                .validate(&both)
+                .iter()
+                .any(|d| d.summary.contains("conflicts"))
+        );
     }
 }

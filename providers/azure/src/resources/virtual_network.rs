@@ -1,17 +1,32 @@
 //! `azurerm_virtual_network` → `Microsoft.Network/virtualNetworks`.
 //!
-//! Subnets are managed by `azurerm_subnet`. A VNet PUT's subnet list is authoritative, so every
-//! PUT round-trips the subnets the VNet already has (as azurerm does) instead of sending none.
+//! Subnets are managed either by `azurerm_subnet` resources or by inline `subnet` blocks. A VNet
+//! PUT's subnet list is authoritative (Azure deletes the subnets it does not list), so:
+//! - with inline `subnet` blocks, the PUT sends exactly those subnets;
+//! - without them, every PUT round-trips the subnets the VNet already has (as azurerm does)
+//!   instead of sending none, and state records no `subnet` blocks (azurerm's Optional+Computed
+//!   `subnet`: leaving the blocks out does not delete the subnets).
 
 use netform_engine::Value;
 use netform_engine::provider::ProviderDiagnostic;
-use netform_engine::schema::{AttrSchema, ResourceType, Timeouts};
-use serde_json::{Value as Json, json};
+use netform_engine::schema::{AttrSchema, ResourceType, Schema, Timeouts};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Cidr, Kind, insert_opt, jget, jstrs, list_str, n, num_t, props, s, str_t, strs, tags_json,
-    tracked_base, tracked_id, tracked_state,
+    Cidr, Kind, PlanState, blocks, insert_opt, jget, jstr, jstrs, list_str, n, num_t, props, s,
+    str_t, strs, tags_json, tracked_base, tracked_id, tracked_state,
 };
+
+/// The address prefixes of an ARM subnet body (`addressPrefixes`, or the older `addressPrefix`).
+fn subnet_prefixes(subnet: &Json) -> Json {
+    match jget(subnet, &["properties", "addressPrefixes"]) {
+        Json::Array(_) => jstrs(jget(subnet, &["properties", "addressPrefixes"])),
+        _ => match jget(subnet, &["properties", "addressPrefix"]).as_str() {
+            Some(p) => json!([p]),
+            None => Json::Null,
+        },
+    }
+}
 
 pub struct VirtualNetwork;
 
@@ -25,7 +40,20 @@ impl Kind for VirtualNetwork {
             .attr("dns_servers", AttrSchema::optional(list_str()))
             .attr("bgp_community", AttrSchema::optional(str_t()))
             .attr("flow_timeout_in_minutes", AttrSchema::optional(num_t()))
-            .attr("guid", AttrSchema::computed(str_t()));
+            .attr("guid", AttrSchema::computed(str_t()))
+            .block(
+                "subnet",
+                0,
+                usize::MAX,
+                Schema::new()
+                    .attr("name", AttrSchema::required(str_t()).case_insensitive())
+                    .attr("address_prefixes", AttrSchema::required(list_str()))
+                    .attr(
+                        "security_group",
+                        AttrSchema::optional(str_t()).case_insensitive(),
+                    )
+                    .attr("id", AttrSchema::computed(str_t())),
+            );
         ResourceType {
             name: self.name(),
             schema,
@@ -65,6 +93,69 @@ impl Kind for VirtualNetwork {
                 _ => {}
             }
         }
+        let space: Vec<Cidr> = strs(config, "address_space")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| Cidr::parse(p))
+            .collect();
+        let subnets = blocks(config, "subnet");
+        let mut seen: Vec<(String, Cidr)> = Vec::new();
+        for (i, sn) in subnets.iter().enumerate() {
+            let idx = i.to_string();
+            let name = s(sn, "name").unwrap_or("?");
+            if subnets[..i]
+                .iter()
+                .any(|o| s(o, "name").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            {
+                out.push(ProviderDiagnostic::error(
+                    &["subnet", &idx, "name"],
+                    format!("subnet {name:?} is defined twice"),
+                ));
+            }
+            for (j, prefix) in strs(sn, "address_prefixes")
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                let jdx = j.to_string();
+                let path = ["subnet", idx.as_str(), "address_prefixes", jdx.as_str()];
+                let Some(c) = Cidr::parse(prefix) else {
+                    out.push(
+                        ProviderDiagnostic::error(
+                            &path,
+                            format!("{prefix:?} is not a CIDR prefix"),
+                        )
+                        .code("InvalidAddressPrefixFormat"),
+                    );
+                    continue;
+                };
+                if !c.host_bits_zero() {
+                    out.push(
+                        ProviderDiagnostic::error(&path, format!("{prefix:?} has host bits set"))
+                            .code("InvalidCIDRNotation"),
+                    );
+                }
+                if !space.is_empty() && !space.iter().any(|v| v.contains(&c)) {
+                    out.push(
+                        ProviderDiagnostic::error(
+                            &path,
+                            format!("{prefix} is outside the address space of the virtual network"),
+                        )
+                        .code("NetcfgSubnetRangeOutsideVnet"),
+                    );
+                }
+                if let Some((other, _)) = seen.iter().find(|(_, o)| o.overlaps(&c)) {
+                    out.push(
+                        ProviderDiagnostic::error(
+                            &path,
+                            format!("{prefix} overlaps subnet prefix {other}"),
+                        )
+                        .code("NetcfgSubnetRangesOverlap"),
+                    );
+                }
+                seen.push((prefix.clone(), c));
+            }
+        }
         if let Some(t) = n(config, "flow_timeout_in_minutes")
             && !(4..=30).contains(&t)
         {
@@ -75,14 +166,57 @@ impl Kind for VirtualNetwork {
         }
         out
     }
+    fn plan(&self, p: &mut PlanState<'_>) {
+        // Subnet ids are deterministic: `<vnet id>/subnets/<name>`.
+        let Some(vnet_id) = self.arm_id(p.sub, p.config) else {
+            return;
+        };
+        if let Value::Object(map) = &mut p.planned
+            && let Some(Value::List(items)) = map.get_mut("subnet")
+        {
+            for item in items.iter_mut() {
+                let name = s(item, "name").map(str::to_string);
+                if let (Value::Object(sn), Some(name)) = (item, name)
+                    && matches!(sn.get("id"), Some(Value::Unknown) | None)
+                {
+                    sn.insert(
+                        "id".into(),
+                        Value::String(format!("{vnet_id}/subnets/{name}")),
+                    );
+                }
+            }
+        }
+    }
     fn merge_existing(&self) -> bool {
         true
     }
     fn body(&self, planned: &Value, existing: Option<&Json>) -> Json {
-        let subnets = existing
-            .map(|e| props(e, "subnets").clone())
-            .filter(Json::is_array)
-            .unwrap_or(json!([]));
+        let inline = blocks(planned, "subnet");
+        let subnets = if inline.is_empty() {
+            existing
+                .map(|e| props(e, "subnets").clone())
+                .filter(Json::is_array)
+                .unwrap_or(json!([]))
+        } else {
+            Json::Array(
+                inline
+                    .iter()
+                    .map(|sn| {
+                        let mut p = Map::new();
+                        p.insert(
+                            "addressPrefixes".into(),
+                            json!(strs(sn, "address_prefixes").unwrap_or_default()),
+                        );
+                        insert_opt(
+                            &mut p,
+                            "networkSecurityGroup",
+                            s(sn, "security_group").map(|id| json!({ "id": id })),
+                        );
+                        json!({ "name": s(sn, "name").unwrap_or_default(), "properties": p })
+                    })
+                    .collect(),
+            )
+        };
         let mut properties = serde_json::Map::new();
         properties.insert(
             "addressSpace".into(),
@@ -141,6 +275,50 @@ impl Kind for VirtualNetwork {
             props(resp, "flowTimeoutInMinutes").clone(),
         );
         m.insert("guid".into(), super::jstr(props(resp, "resourceGuid")));
+        // Inline subnets only when the configuration (or the prior state) manages them, in its
+        // order; subnets it does not list follow (drift: the next PUT deletes them).
+        let kept: Vec<String> = keep
+            .get("subnet")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("name").and_then(Json::as_str))
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut subnets: Vec<(usize, Json)> = if kept.is_empty() {
+            Vec::new()
+        } else {
+            props(resp, "subnets")
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|sn| {
+                            let name = jget(sn, &["name"]).as_str().unwrap_or_default();
+                            let pos = kept
+                                .iter()
+                                .position(|k| *k == name.to_ascii_lowercase())
+                                .unwrap_or(usize::MAX);
+                            (
+                                pos,
+                                json!({
+                                    "name": jstr(jget(sn, &["name"])),
+                                    "address_prefixes": subnet_prefixes(sn),
+                                    "security_group": jstr(jget(sn, &["properties", "networkSecurityGroup", "id"])),
+                                    "id": jstr(jget(sn, &["id"])),
+                                }),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        subnets.sort_by_key(|(pos, _)| *pos);
+        m.insert(
+            "subnet".into(),
+            Json::Array(subnets.into_iter().map(|(_, v)| v).collect()),
+        );
         Json::Object(m)
     }
 }
@@ -173,6 +351,27 @@ mod tests {
     }
 
     #[test]
+    fn inline_subnets_are_authoritative() {
+        let mut c = cfg();
+        if let Value::Object(m) = &mut c {
+            m.insert(
+                "subnet".into(),
+                Value::List(vec![obj(&[
+                    ("name", "subnet2".into()),
+                    ("address_prefixes", Value::List(vec!["10.0.2.0/24".into()])),
+                    ("security_group", "nsg-id".into()),
+                ])]),
+            );
+        }
+        let existing = json!({"properties":{"subnets":[{"name":"other","properties":{"addressPrefix":"10.0.9.0/24"}}]}});
+        let body = VirtualNetwork.body(&c, Some(&existing));
+        assert_eq!(
+            body["properties"]["subnets"],
+            json!([{"name":"subnet2","properties":{"addressPrefixes":["10.0.2.0/24"],"networkSecurityGroup":{"id":"nsg-id"}}}])
+        );
+    }
+
+    #[test]
     fn state_from_get() {
         let resp = json!({"id":"/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1",
             "name":"vnet1","location":"westeurope","properties":{"addressSpace":{"addressPrefixes":["10.0.0.0/16"]},
@@ -181,7 +380,16 @@ mod tests {
         assert_eq!(st["resource_group_name"], "rg1");
         assert_eq!(st["address_space"], json!(["10.0.0.0/16"]));
         assert_eq!(st["guid"], "g");
-        assert!(st.get("subnet").is_none());
+        // Subnets managed by azurerm_subnet resources are not inline blocks.
+        assert_eq!(st["subnet"], json!([]));
+        let keep = json!({"subnet":[{"name":"b"},{"name":"A"}]});
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/vnet1",
+            "properties":{"subnets":[{"name":"a","id":"ida","properties":{"addressPrefix":"10.0.1.0/24",
+            "networkSecurityGroup":{"id":"nsg"}}},{"name":"b","id":"idb","properties":{"addressPrefixes":["10.0.2.0/24"]}}]}});
+        let st = VirtualNetwork.to_state(&resp, &keep);
+        assert_eq!(st["subnet"][0]["name"], "b");
+        assert_eq!(st["subnet"][1]["address_prefixes"], json!(["10.0.1.0/24"]));
+        assert_eq!(st["subnet"][1]["security_group"], "nsg");
     }
 
     #[test]

@@ -8,9 +8,164 @@ use netform_engine::schema::{AttrSchema, ResourceType, Schema, Timeouts};
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Kind, PlanState, b, blocks, bool_t, insert_opt, jget, jstr, jstrs, list_str, n, num_t,
-    parent_id, props, s, str_t, strs, tags_json, tracked_base, tracked_id, tracked_state,
+    Cidr, Kind, PlanState, b, blocks, bool_t, insert_opt, jget, jstr, jstrs, list_str, n, num_t,
+    parent_id, props, s, set_str, str_t, strs, tags_json, tracked_base, tracked_id, tracked_state,
 };
+
+/// Point-to-site rules the configuration alone decides (ARM rejects them at apply time).
+fn validate_vpn_client(config: &Value, is_er: bool, out: &mut Vec<ProviderDiagnostic>) {
+    let Some(p2s) = blocks(config, "vpn_client_configuration").first() else {
+        return;
+    };
+    let at = |attr: &str| ["vpn_client_configuration", "0", attr].map(str::to_string);
+    let path = |attr: &str| at(attr);
+    if is_er {
+        out.push(
+            ProviderDiagnostic::error(
+                &["vpn_client_configuration"],
+                "an ExpressRoute gateway takes no point-to-site configuration",
+            )
+            .code("VpnClientConfigurationNotSupportedForGatewayType"),
+        );
+    }
+    for (i, prefix) in strs(p2s, "address_space")
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let idx = i.to_string();
+        let p = [
+            "vpn_client_configuration",
+            "0",
+            "address_space",
+            idx.as_str(),
+        ];
+        match Cidr::parse(prefix) {
+            None => out.push(
+                ProviderDiagnostic::error(&p, format!("{prefix:?} is not a CIDR prefix"))
+                    .code("InvalidAddressPrefixFormat"),
+            ),
+            Some(c) if !c.host_bits_zero() => out.push(
+                ProviderDiagnostic::error(&p, format!("{prefix:?} has host bits set"))
+                    .code("InvalidCIDRNotation"),
+            ),
+            _ => {}
+        }
+    }
+    let basic = s(config, "sku").is_some_and(|x| x.eq_ignore_ascii_case("Basic"));
+    if basic {
+        if let Some(protocols) = strs(p2s, "vpn_client_protocols")
+            && let Some(bad) = protocols.iter().find(|x| !x.eq_ignore_ascii_case("SSTP"))
+        {
+            let pth = path("vpn_client_protocols");
+            let pth: Vec<&str> = pth.iter().map(String::as_str).collect();
+            out.push(
+                ProviderDiagnostic::error(
+                    &pth,
+                    format!("a Basic SKU gateway supports only SSTP for point-to-site, not {bad}"),
+                )
+                .code("VpnClientProtocolNotSupportedForGatewaySku")
+                .hint("use a VpnGw SKU for IKEv2 or OpenVPN"),
+            );
+        }
+        for attr in ["radius_server_address", "aad_tenant"] {
+            if !p2s.get(attr).is_null() {
+                let pth = path(attr);
+                let pth: Vec<&str> = pth.iter().map(String::as_str).collect();
+                out.push(
+                    ProviderDiagnostic::error(&pth, "a Basic SKU gateway supports only certificate authentication for point-to-site")
+                        .code("VpnClientAuthenticationNotSupportedForGatewaySku"),
+                );
+            }
+        }
+    }
+    for (i, cert) in blocks(p2s, "revoked_certificate").iter().enumerate() {
+        if let Some(tp) = s(cert, "thumbprint")
+            && !(tp.len() == 40 && tp.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            let idx = i.to_string();
+            out.push(ProviderDiagnostic::error(
+                &[
+                    "vpn_client_configuration",
+                    "0",
+                    "revoked_certificate",
+                    idx.as_str(),
+                    "thumbprint",
+                ],
+                "a certificate thumbprint is 40 hexadecimal digits (SHA-1)",
+            ));
+        }
+    }
+}
+
+fn vpn_client_body(p2s: &Value) -> Json {
+    let mut m = Map::new();
+    m.insert(
+        "vpnClientAddressPool".into(),
+        json!({ "addressPrefixes": strs(p2s, "address_space").unwrap_or_default() }),
+    );
+    m.insert(
+        "vpnClientRootCertificates".into(),
+        Json::Array(
+            blocks(p2s, "root_certificate")
+                .iter()
+                .map(|c| json!({ "name": s(c, "name").unwrap_or_default(), "properties": { "publicCertData": s(c, "public_cert_data").unwrap_or_default() } }))
+                .collect(),
+        ),
+    );
+    m.insert(
+        "vpnClientRevokedCertificates".into(),
+        Json::Array(
+            blocks(p2s, "revoked_certificate")
+                .iter()
+                .map(|c| json!({ "name": s(c, "name").unwrap_or_default(), "properties": { "thumbprint": s(c, "thumbprint").unwrap_or_default() } }))
+                .collect(),
+        ),
+    );
+    if let Some(p) = strs(p2s, "vpn_client_protocols").filter(|p| !p.is_empty()) {
+        m.insert("vpnClientProtocols".into(), json!(p));
+    }
+    if let Some(p) = strs(p2s, "vpn_auth_types").filter(|p| !p.is_empty()) {
+        m.insert("vpnAuthenticationTypes".into(), json!(p));
+    }
+    for (attr, prop) in [
+        ("radius_server_address", "radiusServerAddress"),
+        ("radius_server_secret", "radiusServerSecret"),
+        ("aad_tenant", "aadTenant"),
+        ("aad_audience", "aadAudience"),
+        ("aad_issuer", "aadIssuer"),
+    ] {
+        insert_opt(&mut m, prop, s(p2s, attr).map(Json::from));
+    }
+    Json::Object(m)
+}
+
+fn vpn_client_state(p2s: &Json) -> Json {
+    let certs = |list: &str, attr: &str, prop: &str| -> Json {
+        Json::Array(
+            jget(p2s, &[list])
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| json!({ "name": jstr(jget(c, &["name"])), attr: jstr(jget(c, &["properties", prop])) }))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    };
+    json!([{
+        "address_space": jstrs(jget(p2s, &["vpnClientAddressPool", "addressPrefixes"])),
+        "aad_tenant": jstr(jget(p2s, &["aadTenant"])),
+        "aad_audience": jstr(jget(p2s, &["aadAudience"])),
+        "aad_issuer": jstr(jget(p2s, &["aadIssuer"])),
+        "radius_server_address": jstr(jget(p2s, &["radiusServerAddress"])),
+        "radius_server_secret": jstr(jget(p2s, &["radiusServerSecret"])),
+        "vpn_client_protocols": jstrs(jget(p2s, &["vpnClientProtocols"])),
+        "vpn_auth_types": jstrs(jget(p2s, &["vpnAuthenticationTypes"])),
+        "root_certificate": certs("vpnClientRootCertificates", "public_cert_data", "publicCertData"),
+        "revoked_certificate": certs("vpnClientRevokedCertificates", "thumbprint", "thumbprint"),
+    }])
+}
 
 pub struct VirtualNetworkGateway;
 
@@ -105,6 +260,37 @@ impl Kind for VirtualNetworkGateway {
             .attr("asn", AttrSchema::optional_computed(num_t()))
             .attr("peer_weight", AttrSchema::optional_computed(num_t()))
             .block("peering_addresses", 0, 2, peering_addresses);
+        let vpn_client_configuration = Schema::new()
+            .attr("address_space", AttrSchema::required(list_str()))
+            .attr("aad_tenant", AttrSchema::optional(str_t()))
+            .attr("aad_audience", AttrSchema::optional(str_t()))
+            .attr("aad_issuer", AttrSchema::optional(str_t()))
+            .attr("radius_server_address", AttrSchema::optional(str_t()))
+            .attr(
+                "radius_server_secret",
+                AttrSchema::optional(str_t()).sensitive(),
+            )
+            .attr(
+                "vpn_client_protocols",
+                AttrSchema::optional_computed(set_str()),
+            )
+            .attr("vpn_auth_types", AttrSchema::optional_computed(set_str()))
+            .block(
+                "root_certificate",
+                0,
+                usize::MAX,
+                Schema::new()
+                    .attr("name", AttrSchema::required(str_t()))
+                    .attr("public_cert_data", AttrSchema::required(str_t())),
+            )
+            .block(
+                "revoked_certificate",
+                0,
+                usize::MAX,
+                Schema::new()
+                    .attr("name", AttrSchema::required(str_t()))
+                    .attr("thumbprint", AttrSchema::required(str_t())),
+            );
         let schema = tracked_base()
             .attr(
                 "type",
@@ -139,7 +325,8 @@ impl Kind for VirtualNetworkGateway {
                 AttrSchema::optional(bool_t()).default(false).force_new(),
             )
             .block_force_new("ip_configuration", 1, 3, ip_configuration)
-            .block("bgp_settings", 0, 1, bgp_settings);
+            .block("bgp_settings", 0, 1, bgp_settings)
+            .block("vpn_client_configuration", 0, 1, vpn_client_configuration);
         ResourceType {
             name: self.name(),
             schema,
@@ -337,6 +524,7 @@ impl Kind for VirtualNetworkGateway {
                 .code("InvalidGatewaySku"),
             );
         }
+        validate_vpn_client(config, is_er, &mut out);
         if let Some(bgp) = blocks(config, "bgp_settings").first()
             && let Some(asn) = n(bgp, "asn")
             && super::circuit_peering::reserved_asn(asn)
@@ -461,6 +649,9 @@ impl Kind for VirtualNetworkGateway {
             }
             properties.insert("bgpSettings".into(), Json::Object(m));
         }
+        if let Some(p2s) = blocks(planned, "vpn_client_configuration").first() {
+            properties.insert("vpnClientConfiguration".into(), vpn_client_body(p2s));
+        }
         json!({
             "location": s(planned, "location").unwrap_or_default(),
             "tags": tags_json(planned),
@@ -579,6 +770,19 @@ impl Kind for VirtualNetworkGateway {
             _ => json!([]),
         };
         m.insert("bgp_settings".into(), block);
+        let p2s = props(resp, "vpnClientConfiguration");
+        let has_p2s = p2s.is_object()
+            && !jget(p2s, &["vpnClientAddressPool", "addressPrefixes"])
+                .as_array()
+                .is_none_or(Vec::is_empty);
+        m.insert(
+            "vpn_client_configuration".into(),
+            if has_p2s {
+                vpn_client_state(p2s)
+            } else {
+                json!([])
+            },
+        );
         Json::Object(m)
     }
 }
@@ -911,6 +1115,79 @@ mod tests {
                 "ip_configuration.1.name",
                 "ip_configuration.1.public_ip_address_id"
             ]
+        );
+    }
+
+    fn p2s(protocols: Option<&str>) -> Value {
+        let mut pairs = vec![
+            ("address_space", Value::List(vec!["10.2.0.0/24".into()])),
+            (
+                "root_certificate",
+                Value::List(vec![obj(&[
+                    ("name", "root".into()),
+                    ("public_cert_data", "MIIB\n".into()),
+                ])]),
+            ),
+            (
+                "revoked_certificate",
+                Value::List(vec![obj(&[
+                    ("name", "old".into()),
+                    (
+                        "thumbprint",
+                        "912198EEF23DCAC40939312FEE97DD560BAE49B1".into(),
+                    ),
+                ])]),
+            ),
+        ];
+        if let Some(p) = protocols {
+            pairs.push(("vpn_client_protocols", Value::List(vec![p.into()])));
+        }
+        obj(&[
+            ("name", "gw".into()),
+            ("resource_group_name", "rg".into()),
+            ("location", "westeurope".into()),
+            ("type", "Vpn".into()),
+            ("sku", "Basic".into()),
+            ("vpn_client_configuration", Value::List(vec![obj(&pairs)])),
+        ])
+    }
+
+    #[test]
+    fn point_to_site_body_state_and_rules() {
+        let c = p2s(None);
+        assert!(
+            VirtualNetworkGateway
+                .validate(&c)
+                .iter()
+                .all(|d| d.path.first().map(String::as_str) != Some("vpn_client_configuration"))
+        );
+        let body = VirtualNetworkGateway.body(&c, None);
+        let v = &body["properties"]["vpnClientConfiguration"];
+        assert_eq!(
+            v["vpnClientAddressPool"]["addressPrefixes"],
+            json!(["10.2.0.0/24"])
+        );
+        assert_eq!(
+            v["vpnClientRootCertificates"][0],
+            json!({"name":"root","properties":{"publicCertData":"MIIB\n"}})
+        );
+        assert!(v.get("vpnClientProtocols").is_none());
+        let mut resp_v = v.clone();
+        resp_v["vpnClientProtocols"] = json!(["SSTP"]);
+        let resp = json!({"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworkGateways/gw",
+            "properties":{"gatewayType":"Vpn","vpnClientConfiguration":resp_v}});
+        let st = VirtualNetworkGateway.to_state(&resp, &c.to_json());
+        let block = &st["vpn_client_configuration"][0];
+        assert_eq!(block["vpn_client_protocols"], json!(["SSTP"]));
+        assert_eq!(block["root_certificate"][0]["public_cert_data"], "MIIB\n");
+        assert_eq!(
+            block["revoked_certificate"][0]["thumbprint"],
+            "912198EEF23DCAC40939312FEE97DD560BAE49B1"
+        );
+        let d = VirtualNetworkGateway.validate(&p2s(Some("IkeV2")));
+        assert!(
+            d.iter()
+                .any(|d| d.code.as_deref() == Some("VpnClientProtocolNotSupportedForGatewaySku"))
         );
     }
 }
