@@ -636,12 +636,17 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
             apply::OpKind::Delete => destroyed += 1,
         }
     }
+    // Objects `removed` blocks forget leave state without any operation.
+    let forgotten = match plan.forget_count() {
+        0 => String::new(),
+        n => format!(", {n} forgotten"),
+    };
     if succeeded {
         if destroy {
-            println!("\nDestroy complete! Resources: {destroyed} destroyed.");
+            println!("\nDestroy complete! Resources: {destroyed} destroyed{forgotten}.");
         } else {
             println!(
-                "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+                "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed{forgotten}."
             );
             if !deferred.is_empty() {
                 println!(

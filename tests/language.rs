@@ -417,3 +417,244 @@ resource "azurerm_resource_group" "dr" {
         run.stderr
     );
 }
+
+/// The RFC 3339 UTC shape `timestamp()` returns: `2026-11-23T12:34:56Z`.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// A random (version 4) UUID as `uuid()` returns it.
+fn is_uuid_v4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts[2].starts_with('4')
+}
+
+#[test]
+fn timestamp_and_uuid_are_known_after_apply() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+locals {
+  stamped = timestamp()
+}
+
+resource "terraform_data" "stamp" {
+  input = { at = local.stamped, id = uuid() }
+}
+
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-time"
+  location = "westeurope"
+  tags     = { created = timestamp() }
+
+  lifecycle {
+    ignore_changes = [tags]
+  }
+}
+
+resource "azurerm_resource_group" "each_time" {
+  name     = "rg-time-2"
+  location = "westeurope"
+  tags     = { run = uuid() }
+}
+"#,
+    )]);
+    // Unknown when planning, and the plan is the same every time.
+    let first = p.run(&emu, &["plan"]).ok();
+    let second = p.run(&emu, &["plan"]).ok();
+    assert_eq!(first.stdout, second.stdout);
+    assert!(
+        first.stdout.contains("(known after apply)"),
+        "{}",
+        first.stdout
+    );
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.state();
+    let attrs = |t: &str, n: &str| {
+        state["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["type"] == t && r["name"] == n)
+            .map(|r| r["instances"][0]["attributes"].clone())
+            .expect("resource in state")
+    };
+    let stamp = attrs("terraform_data", "stamp");
+    let at = stamp["input"]["at"].as_str().unwrap_or_default();
+    assert!(is_rfc3339(at), "{stamp}");
+    assert!(
+        is_uuid_v4(stamp["input"]["id"].as_str().unwrap_or_default()),
+        "{stamp}"
+    );
+    assert_eq!(stamp["output"], stamp["input"]);
+    // Azure received real values, not null.
+    let rg = attrs("azurerm_resource_group", "rg");
+    assert!(
+        is_rfc3339(rg["tags"]["created"].as_str().unwrap_or_default()),
+        "{rg}"
+    );
+    let rg2 = attrs("azurerm_resource_group", "each_time");
+    let run_id = rg2["tags"]["run"].as_str().unwrap_or_default().to_string();
+    assert!(is_uuid_v4(&run_id), "{rg2}");
+    // As in Terraform, the next plan changes them again, unless ignore_changes says not to.
+    let next = p.run(&emu, &["plan"]).ok();
+    assert!(
+        next.stdout
+            .contains("# terraform_data.stamp will be updated in-place"),
+        "{}",
+        next.stdout
+    );
+    assert!(
+        next.stdout
+            .contains("# azurerm_resource_group.each_time will be updated in-place"),
+        "{}",
+        next.stdout
+    );
+    assert!(
+        !next.stdout.contains("azurerm_resource_group.rg will"),
+        "{}",
+        next.stdout
+    );
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.state();
+    let again = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "each_time")
+        .map(|r| r["instances"][0]["attributes"]["tags"]["run"].clone())
+        .expect("each_time");
+    assert_ne!(
+        again.as_str(),
+        Some(run_id.as_str()),
+        "a new uuid per apply"
+    );
+}
+
+const SECRET: &str = "hunter2-xyz";
+
+#[test]
+fn sensitivity_flows_through_locals_and_never_prints() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+variable "admin_secret" {
+  type      = string
+  sensitive = true
+}
+
+locals {
+  owner  = "owner-${var.admin_secret}"
+  loud   = upper(local.owner)
+  marked = sensitive("not-a-secret-but-marked")
+  length = nonsensitive(length(local.loud))
+}
+
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-sens"
+  location = "westeurope"
+  tags     = { owner = local.loud, env = "prod" }
+}
+
+resource "azurerm_resource_group" "marked" {
+  name     = "rg-sens-2"
+  location = "westeurope"
+  tags     = { note = local.marked }
+}
+
+resource "terraform_data" "copy" {
+  input = local.owner
+}
+
+output "owner" {
+  value     = local.loud
+  sensitive = true
+}
+
+output "owner_length" {
+  value = local.length
+}
+"#,
+    )]);
+    let var = format!("admin_secret={SECRET}");
+    let leaks = |text: &str| {
+        text.contains(SECRET)
+            || text.contains(&SECRET.to_uppercase())
+            || text.contains("not-a-secret-but-marked")
+    };
+    let plan = p
+        .run(&emu, &["plan", "--var", &var, "--out", "tfplan"])
+        .ok();
+    assert!(
+        !leaks(&plan.stdout) && !leaks(&plan.stderr),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("tags     = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    let json = p.run(&emu, &["show", "--json", "tfplan"]).ok();
+    assert!(
+        !leaks(&json.stdout) && !leaks(&json.stderr),
+        "{}",
+        json.stdout
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let change = |addr: &str| {
+        doc["resource_changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .find(|c| c["address"] == addr)
+            .map(|c| c["change"].clone())
+            .expect("change")
+    };
+    let rg = change("azurerm_resource_group.rg");
+    assert_eq!(rg["after"]["tags"], serde_json::Value::Null, "{rg}");
+    assert_eq!(rg["after_sensitive"]["tags"], true, "{rg}");
+    assert_eq!(rg["after"]["name"], "rg-sens", "{rg}");
+    let marked = change("azurerm_resource_group.marked");
+    assert_eq!(marked["after_sensitive"]["tags"], true, "{marked}");
+    let copy = change("terraform_data.copy");
+    assert_eq!(copy["after"]["input"], serde_json::Value::Null, "{copy}");
+    assert_eq!(copy["after_sensitive"]["input"], true, "{copy}");
+    let json_plan = p.run(&emu, &["plan", "--json", "--var", &var]).ok();
+    assert!(!leaks(&json_plan.stdout), "{}", json_plan.stdout);
+
+    let apply = p
+        .run(&emu, &["apply", "--auto-approve", "--var", &var])
+        .ok();
+    assert!(
+        !leaks(&apply.stdout) && !leaks(&apply.stderr),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(p.state()["outputs"]["owner_length"]["value"], 17);
+
+    // An output that shows the local without saying so is refused, pointing at it.
+    p.write("leak.tf", "output \"leak\" {\n  value = local.owner\n}\n");
+    let run = p.run_env(None, &["validate"], &[]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("Output refers to sensitive values"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("leak.tf:1"), "{}", run.stderr);
+}

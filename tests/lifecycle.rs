@@ -270,3 +270,75 @@ resource "azurerm_resource_group" "rg" {{
         run.stdout
     );
 }
+
+#[test]
+fn conditions_read_other_resources_after_they_are_planned() {
+    let emu = Emulator::start();
+    // `a` sorts before `z` and nothing else orders them: only the condition's reference does.
+    let cfg = |location: &str| {
+        format!(
+            r#"
+resource "azurerm_resource_group" "a" {{
+  name     = "rg-cond-a"
+  location = "westeurope"
+
+  lifecycle {{
+    precondition {{
+      condition     = azurerm_resource_group.z.location == "westeurope"
+      error_message = "z must be in westeurope, not ${{azurerm_resource_group.z.location}}."
+    }}
+    postcondition {{
+      condition     = self.location == azurerm_resource_group.z.location
+      error_message = "a and z must share a region."
+    }}
+  }}
+}}
+
+resource "azurerm_resource_group" "z" {{
+  name     = "rg-cond-z"
+  location = "{location}"
+}}
+"#
+        )
+    };
+    let p = Project::from_files(&[("main.tf", &cfg("northeurope"))]);
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Resource precondition failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("z must be in westeurope, not northeurope."),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:8"), "{}", run.stderr);
+
+    p.write("main.tf", &cfg("westeurope"));
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    // The reference is a dependency: recorded in state, so destroy orders it too.
+    let state = p.state();
+    let a = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "a")
+        .expect("a in state")
+        .clone();
+    assert_eq!(
+        a["instances"][0]["dependencies"],
+        serde_json::json!(["azurerm_resource_group.z"]),
+        "{a}"
+    );
+    let graph = p.run_env(None, &["graph"], &[]).ok();
+    assert!(
+        graph
+            .stdout
+            .contains("\"azurerm_resource_group.a\" -> \"azurerm_resource_group.z\""),
+        "{}",
+        graph.stdout
+    );
+}

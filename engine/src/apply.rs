@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::decode::eval_error;
 use crate::diag::{Diagnostic, DiagnosticsExt};
 use crate::eval::{Scope, eval};
-use crate::plan::{Action, Plan, decode_config, provider_diagnostic, state_values};
+use crate::plan::{Action, Plan, decode_config_at, provider_diagnostic, state_values};
 use crate::proposal::propose;
 use crate::provider::{OpContext, PlanChangeRequest, Provider, World};
 use crate::state::{PendingKind, PendingOp, State, StateStore};
@@ -224,6 +224,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         store,
         observer,
     } = inputs;
+    let (state, forgot) = crate::removed::forget(plan, state);
     let (ops, deps) = schedule(plan);
     let shared = Arc::new(Shared {
         config,
@@ -233,7 +234,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         observer: observer.clone(),
         values: Mutex::new(state_values(&state)),
         state: Mutex::new(state),
-        dirty: std::sync::atomic::AtomicBool::new(false),
+        dirty: std::sync::atomic::AtomicBool::new(forgot),
         last_write: Mutex::new(Instant::now()),
         heartbeat: options.heartbeat,
         wait_for_provider: options.wait_for_provider,
@@ -510,7 +511,7 @@ fn schedule(plan: &Plan) -> (Vec<Op>, Vec<Vec<usize>>) {
     let mut delete_of: HashMap<&ResourceAddress, usize> = HashMap::new();
     for (i, c) in plan.changes.iter().enumerate() {
         let kinds: &[OpKind] = match c.action {
-            Action::NoOp => &[],
+            Action::NoOp | Action::Forget => &[],
             Action::Create => &[OpKind::Create],
             Action::Update => &[OpKind::Update],
             Action::Delete => &[OpKind::Delete],
@@ -717,12 +718,13 @@ async fn run_op(
                 let (decoded, response) = {
                     let values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
                     let mut diags = Vec::new();
-                    let Some(decoded) = decode_config(
+                    let Some(decoded) = decode_config_at(
                         &shared.config,
                         addr,
                         &rt.schema,
                         &shared.vars,
                         &values,
+                        Some(&crate::eval::ApplyTime::now()),
                         &mut diags,
                     ) else {
                         return Err(vec![Diagnostic::error(format!(
@@ -1053,7 +1055,15 @@ fn run_builtin(
         let mut diags = Vec::new();
         let value = {
             let values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
-            crate::plan::builtin_value(&shared.config, addr, &shared.vars, &values, &mut diags)
+            let now = crate::eval::ApplyTime::now();
+            crate::plan::builtin_value(
+                &shared.config,
+                addr,
+                &shared.vars,
+                &values,
+                Some(&now),
+                &mut diags,
+            )
         };
         let Some(value) = value.filter(|_| !diags.has_errors()) else {
             return Err(diags.into_iter().filter(|d| d.is_error()).collect());

@@ -298,6 +298,8 @@ pub struct Config {
     pub moved: Vec<Moved>,
     /// `import { to = ADDR, id = "…" }` blocks: existing objects to adopt at plan time.
     pub imports: Vec<ImportBlock>,
+    /// `removed { from = ... }` blocks of every module (addresses from the root).
+    pub removed: Vec<crate::removed::Removed>,
     /// `data "TYPE" "NAME"` blocks of the root module (addresses in data mode).
     pub data: Vec<ResourceConfig>,
     /// Values read for data sources before planning (by the CLI through the provider), as
@@ -901,12 +903,7 @@ fn load_body(
                     ),
                 }
             }
-            "removed" => {
-                diags.push(
-                    Diagnostic::error(format!("`{kind}` blocks are not supported yet"))
-                        .label(span, "not supported by this version of netform"),
-                );
-            }
+            "removed" => crate::removed::parse(config, &steps, file, block, span, diags),
             other => {
                 let mut d = Diagnostic::error(format!("Unsupported block type \"{other}\""))
                     .label(span_of(file, &block.ident), "not a top-level block");

@@ -35,6 +35,27 @@ impl EvalError {
 
 type Result<T> = std::result::Result<T, EvalError>;
 
+/// What `timestamp()` and `uuid()` need when applying: the walker fills it in (the clock is
+/// read there, once per operation); planning leaves it out, so both stay unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyTime {
+    /// RFC 3339 UTC, as Terraform's `timestamp()` returns it (`2026-11-23T12:34:56Z`).
+    pub timestamp: String,
+}
+
+impl ApplyTime {
+    /// The current time.
+    pub fn now() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        ApplyTime {
+            timestamp: functions::rfc3339(secs),
+        }
+    }
+}
+
 /// Everything an expression can refer to.
 pub struct Scope<'a> {
     pub file: usize,
@@ -55,6 +76,9 @@ pub struct Scope<'a> {
     pub extra: BTreeMap<String, Value>,
     /// The module instance this expression belongs to (resource references resolve in it).
     pub module: Vec<crate::addr::ModuleStep>,
+    /// Set while applying: `timestamp()` and `uuid()` return real values (unknown when
+    /// planning, so plans stay deterministic).
+    pub apply_time: Option<ApplyTime>,
     /// Only the variables bound here are visible (`templatefile`).
     isolated: bool,
     bindings: Vec<(String, Value)>,
@@ -82,6 +106,7 @@ impl<'a> Scope<'a> {
             each: None,
             extra: BTreeMap::new(),
             module: Vec::new(),
+            apply_time: None,
             isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(0),
@@ -135,6 +160,7 @@ impl<'a> Scope<'a> {
             each: self.each.clone(),
             extra: self.extra.clone(),
             module: self.module.clone(),
+            apply_time: self.apply_time.clone(),
             isolated: false,
             bindings: Vec::new(),
             depth: Cell::new(self.depth.get()),
@@ -217,6 +243,15 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>) -> Result<Value> {
                         ));
                     }
                     None => {}
+                }
+            }
+            if let Some(at) = &scope.apply_time
+                && args.is_empty()
+            {
+                match name {
+                    "timestamp" => return Ok(Value::String(at.timestamp.clone())),
+                    "uuid" => return Ok(Value::String(uuid::Uuid::new_v4().to_string())),
+                    _ => {}
                 }
             }
             functions::call_with(name, args, scope.files).map_err(|e| func_error(name, e, span))
@@ -934,6 +969,32 @@ pub fn render(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_and_uuid_are_known_only_when_applying() {
+        let parsed = hcl_edit::parser::parse_body(
+            "x = { at = timestamp(), id = uuid(), n = length(uuid()) }\n",
+        )
+        .expect("parse");
+        let expr = parsed.get_attribute("x").expect("attribute").value.clone();
+        let (vars, locals, resources) = (BTreeMap::new(), BTreeMap::new(), HashMap::new());
+        let declared = |_: &ResourceAddress| false;
+        let mut scope = Scope::new(0, &vars, &locals, &resources, &declared, ".");
+        let planned = eval(&expr, &mut scope).expect("eval");
+        assert_eq!(planned.get("at"), &Value::Unknown);
+        assert_eq!(planned.get("n"), &Value::Unknown);
+        scope.apply_time = Some(ApplyTime {
+            timestamp: "2026-11-23T12:34:56Z".into(),
+        });
+        let applied = eval(&expr, &mut scope).expect("eval");
+        assert_eq!(applied.get("at"), &Value::from("2026-11-23T12:34:56Z"));
+        assert_eq!(applied.get("n"), &Value::Number(36.0));
+        let id = applied.get("id").as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+            Ok(4)
+        );
+    }
 
     fn run_with(src: &str, files: &dyn FileSource) -> Result<Value> {
         let body = format!("x = {src}\n");

@@ -298,6 +298,19 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
                 );
             }
         }
+        // What preconditions and postconditions read orders the graph as Terraform does:
+        // they are checked against final values, never against what is not planned yet.
+        for rule in r
+            .lifecycle
+            .preconditions
+            .iter()
+            .chain(&r.lifecycle.postconditions)
+        {
+            refs::in_expr(&rule.condition, rule.file, &mut found);
+            if let Some(m) = &rule.error_message {
+                refs::in_expr(m, rule.file, &mut found);
+            }
+        }
         let node = NodeKind::Resource(r.addr.clone());
         wire(&mut g, &node, &path, found, &mut diags);
         if !path.is_empty() {
@@ -347,49 +360,16 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         check_module_inputs(config, m, &mut diags);
     }
 
-    // An output that shows a sensitive variable's value must say so.
-    for o in config.outputs.values() {
-        if !o.sensitive && refers_to_sensitive(config, &o.expr, o.file, 0) {
-            diags.push(
-                Diagnostic::error("Output refers to sensitive values")
-                    .detail(format!(
-                        "Output \"{}\" uses a variable declared `sensitive = true`; netform never prints such values.",
-                        o.name
-                    ))
-                    .label(Some(o.span.clone()), "this output shows a sensitive value")
-                    .help("add `sensitive = true` to the output block if you intend to expose it to callers")
-                    .code("netform::sensitive_output"),
-            );
-        }
-    }
+    // An output that shows a sensitive value must say so.
+    diags.extend(crate::sensitivity::Sensitivity::analyze(config).output_errors(config));
+    // `removed` blocks name what is gone from the configuration.
+    diags.extend(crate::removed::validate(config));
 
     match toposort(&g.graph, None) {
         Ok(order) => g.order = order,
         Err(_) => diags.extend(cycle_diagnostics(&g, config)),
     }
     (g, diags)
-}
-
-/// Whether `expr` uses a sensitive variable, directly or through locals.
-pub fn refers_to_sensitive(
-    config: &Config,
-    expr: &hcl_edit::expr::Expression,
-    file: usize,
-    depth: usize,
-) -> bool {
-    if depth > 64 {
-        return false;
-    }
-    let mut found = Vec::new();
-    refs::in_expr(expr, file, &mut found);
-    found.iter().any(|r| match &r.target {
-        RefTarget::Var(v) => config.variables.get(v).is_some_and(|v| v.sensitive),
-        RefTarget::Local(l) => config
-            .locals
-            .get(l)
-            .is_some_and(|l| refers_to_sensitive(config, &l.expr, l.file, depth + 1)),
-        _ => false,
-    })
 }
 
 /// `provider = azurerm` or `provider = azurerm.ALIAS` naming a configured alias.

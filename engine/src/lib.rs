@@ -7,6 +7,7 @@
 pub mod proposal;
 pub mod provider;
 pub mod schema;
+pub mod sensitivity;
 pub mod value;
 
 pub use value::Value;
@@ -29,6 +30,7 @@ pub mod imports;
 pub mod plan;
 pub mod planfile;
 pub mod refs;
+pub mod removed;
 pub mod render;
 pub mod render_json;
 pub mod render_markdown;

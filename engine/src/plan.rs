@@ -28,6 +28,8 @@ pub enum Action {
     DeleteThenCreate,
     CreateThenDelete,
     Delete,
+    /// Drop the object from state and leave it in the cloud (`removed` with `destroy = false`).
+    Forget,
 }
 
 impl Action {
@@ -43,6 +45,7 @@ impl Action {
             Action::DeleteThenCreate => &["delete", "create"],
             Action::CreateThenDelete => &["create", "delete"],
             Action::Delete => &["delete"],
+            Action::Forget => &["forget"],
         }
     }
 }
@@ -107,10 +110,18 @@ impl Plan {
                     add += 1;
                     destroy += 1;
                 }
-                Action::NoOp => {}
+                Action::NoOp | Action::Forget => {}
             }
         }
         (add, change, destroy)
+    }
+
+    /// Objects the plan forgets (`removed` blocks with `destroy = false`).
+    pub fn forget_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Forget)
+            .count()
     }
 }
 
@@ -299,6 +310,8 @@ pub struct ModuleCtx {
     pub vars: BTreeMap<String, Value>,
     /// `{"module": {NAME: outputs-object | list | map}}`.
     pub extra: BTreeMap<String, Value>,
+    /// Set when applying: `timestamp()` and `uuid()` become known.
+    pub apply_time: Option<crate::eval::ApplyTime>,
 }
 
 impl ModuleCtx {
@@ -328,6 +341,7 @@ fn scope_in<'a>(
     .with_files(config.file_source());
     scope.module = ctx.path.clone();
     scope.extra = ctx.extra.clone();
+    scope.apply_time = ctx.apply_time.clone();
     scope
 }
 
@@ -342,6 +356,7 @@ pub fn root_ctx(
         path: Vec::new(),
         vars: vars.clone(),
         extra: BTreeMap::new(),
+        apply_time: None,
     };
     if !config.modules.is_empty() {
         ctx.extra = child_values(config, &ctx, resources, diags);
@@ -565,6 +580,7 @@ fn child_instances(
             path,
             vars,
             extra: BTreeMap::new(),
+            apply_time: None,
         };
         ctx.extra = child_values(config, &ctx, resources, diags);
         out.push(ctx);
@@ -803,7 +819,21 @@ pub fn decode_config(
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Decoded> {
-    let ctx = ctx_of(config, &addr.module, vars, resources)?;
+    decode_config_at(config, addr, schema, vars, resources, None, diags)
+}
+
+/// [`decode_config`] when applying: `apply_time` makes `timestamp()` and `uuid()` known.
+pub fn decode_config_at(
+    config: &Config,
+    addr: &ResourceAddress,
+    schema: &Schema,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    apply_time: Option<&crate::eval::ApplyTime>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Decoded> {
+    let mut ctx = ctx_of(config, &addr.module, vars, resources)?;
+    ctx.apply_time = apply_time.cloned();
     let (count, each) = instance_binding(config, &ctx, addr, resources);
     decode_instance(config, &ctx, addr, count, each, schema, resources, diags)
 }
@@ -1030,6 +1060,20 @@ pub fn plan(
             diags.push(prevent_destroy_error(&addr, rc));
         }
         let inst = refreshed.get(&addr);
+        // `removed { lifecycle { destroy = false } }`: forget the object, leave it in the cloud.
+        if config.resource(&addr).is_none() && config.forgotten(&addr).is_some() {
+            changes.push(PlannedChange {
+                addr: addr.clone(),
+                action: Action::Forget,
+                before: inst.map(|i| i.attributes.clone()),
+                after: None,
+                replace: Vec::new(),
+                dependencies: Vec::new(),
+                deferred: None,
+                reason: None,
+            });
+            continue;
+        }
         changes.push(PlannedChange {
             addr: addr.clone(),
             action: Action::Delete,
@@ -1050,6 +1094,12 @@ pub fn plan(
     }
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
     expand_dependencies(&mut changes);
+    let forgotten: Vec<&ResourceAddress> = changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .map(|c| &c.addr)
+        .collect();
+    diags.extend(crate::removed::forget_warning(&forgotten));
 
     let mut outputs = BTreeMap::new();
     if !options.destroy {
@@ -1276,16 +1326,19 @@ fn builtin_config(
     (diags[before..].iter().all(|d| !d.is_error())).then_some(Value::Object(out))
 }
 
-/// The final arguments of a built-in resource instance at apply time.
+/// The final arguments of a built-in resource instance at apply time (`apply_time` makes
+/// `timestamp()` and `uuid()` known).
 pub fn builtin_value(
     config: &Config,
     addr: &ResourceAddress,
     vars: &BTreeMap<String, Value>,
     resources: &HashMap<ResourceAddress, Value>,
+    apply_time: Option<&crate::eval::ApplyTime>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Value> {
     let rc = config.resource(addr)?;
-    let ctx = ctx_of(config, &addr.module, vars, resources)?;
+    let mut ctx = ctx_of(config, &addr.module, vars, resources)?;
+    ctx.apply_time = apply_time.cloned();
     let (count, each) = instance_binding(config, &ctx, addr, resources);
     builtin_config(config, rc, &ctx, count, each, resources, diags)
 }

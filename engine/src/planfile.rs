@@ -99,6 +99,7 @@ impl SavedPlan {
         self.sensitive_paths
             .get(addr)
             .or_else(|| self.sensitive_paths.get(&addr.resource()))
+            .or_else(|| self.sensitive_paths.get(&static_address(addr)))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -259,6 +260,7 @@ fn action_name(a: crate::plan::Action) -> &'static str {
         Action::DeleteThenCreate => "delete-then-create",
         Action::CreateThenDelete => "create-then-delete",
         Action::Delete => "delete",
+        Action::Forget => "forget",
     }
 }
 
@@ -271,6 +273,7 @@ fn parse_action(s: &str) -> Option<crate::plan::Action> {
         "delete-then-create" => Action::DeleteThenCreate,
         "create-then-delete" => Action::CreateThenDelete,
         "delete" => Action::Delete,
+        "forget" => Action::Forget,
         _ => return None,
     })
 }
@@ -568,6 +571,15 @@ impl SavedPlan {
 /// SHA-256, hex-encoded (one implementation, in `hashes`, serves the `sha256()` function too).
 fn sha256_hex(data: &[u8]) -> String {
     crate::hashes::hex(&crate::hashes::sha256(data))
+}
+
+/// The resource block an instance belongs to: no instance keys, in it or its modules.
+pub fn static_address(addr: &ResourceAddress) -> ResourceAddress {
+    let mut a = addr.resource();
+    for m in &mut a.module {
+        m.key = None;
+    }
+    a
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ fn symbol(action: Action, style: &Style) -> String {
         Action::DeleteThenCreate => format!("{}{}", style.red("-"), style.green("/+")),
         Action::CreateThenDelete => format!("{}{}", style.green("+/"), style.red("-")),
         Action::NoOp => "   ".into(),
+        Action::Forget => "  .".into(),
     }
 }
 
@@ -87,6 +88,7 @@ fn action_label(a: Action) -> &'static str {
         Action::DeleteThenCreate => "destroy and then create replacement",
         Action::CreateThenDelete => "create replacement and then destroy",
         Action::NoOp => "no-op",
+        Action::Forget => "forget",
     }
 }
 
@@ -110,6 +112,10 @@ fn headline(c: &PlannedChange) -> String {
             _ => format!("# {} must be replaced", c.addr),
         },
         Action::NoOp => format!("# {} is up to date", c.addr),
+        Action::Forget => format!(
+            "# {} will no longer be managed by netform, but will not be destroyed\n  # (destroy = false is set in the configuration)",
+            c.addr
+        ),
     }
 }
 
@@ -230,9 +236,13 @@ pub fn render(saved: &SavedPlan, provider: &dyn Provider, style: Style) -> Strin
         return out;
     }
     let (add, change, destroy) = plan.counts();
+    let forget = match plan.forget_count() {
+        0 => String::new(),
+        n => format!(", {n} to forget"),
+    };
     let _ = writeln!(
         out,
-        "\n{} {add} to add, {change} to change, {destroy} to destroy.",
+        "\n{} {add} to add, {change} to change, {destroy} to destroy{forget}.",
         style.bold("Plan:")
     );
     if !deferred.is_empty() {
@@ -489,7 +499,11 @@ fn render_change(
         .as_ref()
         .map(Value::from_json)
         .unwrap_or(Value::Null);
-    let after = c.after.clone().unwrap_or(Value::Null);
+    // A forgotten object stays as it is: shown unchanged.
+    let after = match c.action {
+        Action::Forget => before.clone(),
+        _ => c.after.clone().unwrap_or(Value::Null),
+    };
     let replace_paths: Vec<AttrPath> = c.replace.iter().map(|r| r.path.clone()).collect();
     render_resource_block(
         out,

@@ -175,16 +175,17 @@ impl Ctx<'_> {
     /// Terraform's sensitivity mirror: `true` where sensitive, objects/lists mirrored, `{}`
     /// for an object with nothing sensitive.
     fn sensitive_mask(&self, addr: &ResourceAddress, v: &Value) -> J {
-        let extra = self
-            .saved
-            .sensitive_paths
-            .get(addr)
-            .or_else(|| self.saved.sensitive_paths.get(&addr.resource()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let extra = self.saved.sensitive_for(addr);
         match self.schema(&addr.type_name) {
             Some(schema) => mask_body(schema, v, extra, &mut Vec::new()),
-            None => J::Object(Map::new()),
+            // Without a schema (`terraform_data`), whole top-level arguments are marked.
+            None => J::Object(
+                extra
+                    .iter()
+                    .filter_map(|p| p.first())
+                    .map(|k| (k.clone(), J::Bool(true)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -804,58 +805,10 @@ fn literal(expr: &hcl_edit::expr::Expression) -> Option<J> {
     })
 }
 
-/// Attribute paths whose configuration expression references a sensitive variable.
+/// Attribute paths whose configuration expression holds a sensitive value (a sensitive
+/// variable, directly or through locals and modules, or `sensitive(...)`).
 pub fn sensitive_paths(config: &Config) -> BTreeMap<ResourceAddress, Vec<AttrPath>> {
-    let sensitive: Vec<&str> = config
-        .variables
-        .values()
-        .filter(|v| v.sensitive)
-        .map(|v| v.name.as_str())
-        .collect();
-    let mut out = BTreeMap::new();
-    if sensitive.is_empty() {
-        return out;
-    }
-    for r in &config.resources {
-        let mut paths = Vec::new();
-        collect_sensitive(&r.body, r.file, &sensitive, &mut Vec::new(), &mut paths);
-        if !paths.is_empty() {
-            out.insert(r.addr.clone(), paths);
-        }
-    }
-    out
-}
-
-fn collect_sensitive(
-    body: &hcl_edit::structure::Body,
-    file: usize,
-    sensitive: &[&str],
-    path: &mut Vec<String>,
-    out: &mut Vec<AttrPath>,
-) {
-    for a in body.attributes() {
-        let mut found = Vec::new();
-        refs::in_expr(&a.value, file, &mut found);
-        if found
-            .iter()
-            .any(|r| matches!(&r.target, RefTarget::Var(v) if sensitive.contains(&v.as_str())))
-        {
-            let mut p = path.clone();
-            p.push(a.key.as_str().to_string());
-            out.push(p);
-        }
-    }
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for b in body.blocks() {
-        let name = b.ident.as_str().to_string();
-        let i = counts.entry(name.clone()).or_insert(0);
-        path.push(name);
-        path.push(i.to_string());
-        collect_sensitive(&b.body, file, sensitive, path, out);
-        path.pop();
-        path.pop();
-        *i += 1;
-    }
+    crate::sensitivity::Sensitivity::analyze(config).resource_paths(config)
 }
 
 #[cfg(test)]

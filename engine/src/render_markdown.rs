@@ -18,6 +18,7 @@ const ORDER: &[(&str, &str)] = &[
     ("delete", "Destroy"),
     ("update", "Update in-place"),
     ("create", "Create"),
+    ("forget", "Forget (stays in Azure)"),
     ("deferred", "Deferred"),
 ];
 
@@ -31,6 +32,7 @@ fn category(c: &PlannedChange) -> Option<&'static str> {
         Action::Update => Some("update"),
         Action::Delete => Some("delete"),
         Action::DeleteThenCreate | Action::CreateThenDelete => Some("replace"),
+        Action::Forget => Some("forget"),
     }
 }
 
@@ -55,8 +57,14 @@ pub fn render(saved: &SavedPlan, provider: &dyn Provider) -> String {
     } else {
         let _ = write!(
             out,
-            "**Plan:** {add} to add, {change} to change, {destroy} to destroy."
+            "**Plan:** {add} to add, {change} to change, {destroy} to destroy"
         );
+        match plan.forget_count() {
+            0 => out.push('.'),
+            n => {
+                let _ = write!(out, ", {n} to forget.");
+            }
+        }
         if plan.deferred_count() > 0 {
             let _ = write!(
                 out,
@@ -217,6 +225,9 @@ fn summary(c: &PlannedChange, impact: &Impact) -> String {
             }
         }
         Action::NoOp => "is up to date".to_string(),
+        Action::Forget => {
+            "will no longer be managed by netform, but will not be destroyed".to_string()
+        }
     };
     if c.deferred.is_some() {
         s = format!("is deferred ({s})");

@@ -124,7 +124,7 @@ pub fn apply_replace(
                 Action::DeleteThenCreate | Action::CreateThenDelete => {
                     c.reason = Some("replace_by_request");
                 }
-                Action::Create | Action::Delete => {}
+                Action::Create | Action::Delete | Action::Forget => {}
             }
         }
         if !found {
