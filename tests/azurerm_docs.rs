@@ -201,4 +201,13 @@ fn inline_subnets_are_authoritative() {
     );
     let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    // Leaving every block out (azurerm's Optional+Computed `subnet`) keeps the subnets.
+    let none = one.replace(
+        "  subnet {\n    name             = \"subnet2\"\n    address_prefixes = [\"10.0.2.0/24\"]\n    security_group   = azurerm_network_security_group.example.id\n  }\n\n",
+        "",
+    );
+    assert_ne!(none, one);
+    p.write("main.tf", &none);
+    let again = p.run(&emu, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }

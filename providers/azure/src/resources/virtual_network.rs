@@ -167,6 +167,20 @@ impl Kind for VirtualNetwork {
         out
     }
     fn plan(&self, p: &mut PlanState<'_>) {
+        // Optional+Computed `subnet` (azurerm): leaving every block out keeps the subnets the
+        // prior state records inline instead of planning their removal (the PUT would keep
+        // them anyway).
+        if blocks(p.config, "subnet").is_empty()
+            && let Some(prior) = p.prior
+            && let Some(items) = prior.get("subnet").and_then(Json::as_array)
+            && !items.is_empty()
+            && let Value::Object(map) = &mut p.planned
+        {
+            map.insert(
+                "subnet".into(),
+                Value::from_json(&Json::Array(items.clone())),
+            );
+        }
         // Subnet ids are deterministic: `<vnet id>/subnets/<name>`.
         let Some(vnet_id) = self.arm_id(p.sub, p.config) else {
             return;
