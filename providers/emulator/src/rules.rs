@@ -1073,14 +1073,18 @@ fn put_nsg(ctx: &Ctx, req: &Value) -> ApiResult<Plan> {
             let code = if other.eq_ignore_ascii_case(name) {
                 "SecurityRuleNameNotUnique"
             } else {
-                "SecurityRulesInvalidPriorityConflict"
+                "SecurityRuleConflict"
             };
-            return Err(ApiError::bad(
-                code,
+            let message = if code == "SecurityRuleConflict" {
                 format!(
-                    "Security rule {name} conflicts with rule {other}. Rules cannot have the same name, or the same priority and direction."
-                ),
-            ));
+                    "Security rule {name} conflicts with rule {other}. Rules cannot have the same Priority and Direction. To learn more, see aka.ms/nsgrules."
+                )
+            } else {
+                format!(
+                    "Security rule name {name} is used more than once in the network security group."
+                )
+            };
+            return Err(ApiError::bad(code, message));
         }
         seen.push((name.to_string(), direction.clone(), priority));
         let mut props = Map::new();

@@ -973,7 +973,7 @@ async fn network_security_groups_rules_and_subnet_references() {
             &nsg(vec![rule("a", 100, "Inbound"), rule("b", 100, "Inbound")]),
         )
         .await;
-    assert_eq!(r.code(), "SecurityRulesInvalidPriorityConflict");
+    assert_eq!(r.code(), "SecurityRuleConflict");
     let r = e
         .put_err(
             &net("rg", "networkSecurityGroups/bad"),

@@ -120,7 +120,7 @@ impl Kind for NetworkSecurityGroup {
                         "priority",
                         format!("priority {p} is already used by {d} rule {first}"),
                     )
-                    .code("SecurityRulesInvalidPriorityConflict")
+                    .code("SecurityRuleConflict")
                     .hint("every rule of one direction needs its own priority"),
                 );
             }
@@ -282,7 +282,7 @@ mod tests {
         ]));
         let codes: Vec<_> = d.iter().filter_map(|d| d.code.clone()).collect();
         assert!(codes.contains(&"SecurityRuleNameNotUnique".to_string()));
-        assert!(codes.contains(&"SecurityRulesInvalidPriorityConflict".to_string()));
+        assert!(codes.contains(&"SecurityRuleConflict".to_string()));
         assert!(codes.contains(&"SecurityRuleInvalidPriority".to_string()));
         assert_eq!(d.len(), 3);
     }
