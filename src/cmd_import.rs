@@ -53,13 +53,16 @@ pub async fn run(
     let cloud = cloud::connect(
         &ctx.dir,
         &project.provider_block,
+        &project.provider_aliases,
         ctx.embedded,
         ctx.endpoint.as_deref(),
     )
     .await?;
     let provider: Arc<dyn Provider> = cloud.provider.clone();
     println!("{address}: Importing from ID \"{id}\"...");
+    let alias = project.config.provider_alias(&addr);
     let read = provider
+        .for_alias(alias.as_deref())
         .read(&addr.type_name, &serde_json::json!({ "id": id }))
         .await;
     if let Some(emu) = cloud.emulator {
@@ -79,7 +82,9 @@ pub async fn run(
         .resource_type(&addr.type_name)
         .map(|rt| rt.schema.sensitive_paths())
         .unwrap_or_default();
-    state.set(&addr, provider.name(), attrs, sensitive, Vec::new());
+    let address =
+        netform_engine::state::aliased_provider_address(provider.name(), alias.as_deref());
+    state.set(&addr, &address, attrs, sensitive, Vec::new());
     state.serial += 1;
     store.save(&state).map_err(|e| e.to_string())?;
     println!(

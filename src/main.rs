@@ -493,15 +493,13 @@ async fn connect_if_needed(
         cloud::connect(
             &ctx.dir,
             &project.provider_block,
+            &project.provider_aliases,
             ctx.embedded,
             ctx.endpoint.as_deref(),
         )
         .await
     } else {
-        Ok(cloud::Cloud {
-            provider: offline_provider()?,
-            emulator: None,
-        })
+        Ok(cloud::Cloud::single(offline_provider()?, None))
     }
 }
 
@@ -617,7 +615,7 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         return Ok(1);
     }
     ctx.report(&outcome.errors, &project.config.sources);
-    cmd_state::report_retries(cloud.provider.retry_count());
+    cmd_state::report_retries(cloud.retry_count());
     if outcome.interrupted != apply::Interrupt::None {
         cmd_state::report_interrupted(
             outcome.completed.len(),

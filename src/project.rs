@@ -21,6 +21,8 @@ pub struct Project {
     pub vars: BTreeMap<String, Value>,
     /// The evaluated `provider "azurerm"` block (empty object if there is none).
     pub provider_block: Value,
+    /// The evaluated `provider "azurerm" { alias = ... }` blocks, by alias.
+    pub provider_aliases: BTreeMap<String, Value>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -342,12 +344,14 @@ impl Project {
         let (vars, var_diags) = variables_from(&config, &inputs);
         diagnostics.extend(var_diags);
         let provider_block = provider_block(&config, &vars, &mut diagnostics);
+        let provider_aliases = provider_aliases(&config, &vars, &mut diagnostics);
         check_types(&config, provider, &mut diagnostics);
         Ok(Project {
             config,
             graph,
             vars,
             provider_block,
+            provider_aliases,
             diagnostics,
         })
     }
@@ -368,6 +372,7 @@ impl Project {
             vars.entry(name.clone()).or_insert(Value::Unknown);
         }
         let provider_block = provider_block(&config, &vars, &mut diagnostics);
+        let provider_aliases = provider_aliases(&config, &vars, &mut diagnostics);
         check_types(&config, provider, &mut diagnostics);
         if !diagnostics.has_errors() {
             let empty = HashMap::new();
@@ -431,6 +436,7 @@ impl Project {
             graph,
             vars,
             provider_block,
+            provider_aliases,
             diagnostics,
         })
     }
@@ -466,13 +472,42 @@ fn provider_block(
     vars: &BTreeMap<String, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Value {
+    match config.provider("azurerm") {
+        Some(block) => evaluate_provider_block(config, block, vars, diags),
+        None => Value::Object(BTreeMap::new()),
+    }
+}
+
+/// Each `provider "azurerm" { alias = "NAME" ... }`, evaluated.
+fn provider_aliases(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Value> {
+    config
+        .providers
+        .iter()
+        .filter(|p| p.name == "azurerm")
+        .filter_map(|p| {
+            let alias = p.alias.clone()?;
+            Some((alias, evaluate_provider_block(config, p, vars, diags)))
+        })
+        .collect()
+}
+
+fn evaluate_provider_block(
+    config: &Config,
+    block: &netform_engine::config::ProviderBlock,
+    vars: &BTreeMap<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Value {
     let mut out = BTreeMap::new();
-    let Some(block) = config.provider("azurerm") else {
-        return Value::Object(out);
-    };
     let empty = HashMap::new();
     let declared = |_: &netform_engine::addr::ResourceAddress| false;
     for attr in block.body.attributes() {
+        if attr.key.as_str() == "alias" {
+            continue;
+        }
         let mut scope = Scope::new(block.file, vars, &config.locals, &empty, &declared, ".")
             .with_files(config.file_source());
         match eval(&attr.value, &mut scope) {

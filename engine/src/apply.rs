@@ -276,7 +276,17 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
                     .unwrap_or_default(),
                 _ => change.after.clone().unwrap_or_default(),
             };
-            let mut keys = provider.lock_keys(&op.addr.type_name, &value);
+            let alias = match op.kind {
+                OpKind::Delete => shared
+                    .state
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .provider_alias(&op.addr),
+                _ => shared.config.provider_alias(&op.addr),
+            };
+            let mut keys = provider
+                .for_alias(alias.as_deref())
+                .lock_keys(&op.addr.type_name, &value);
             keys.sort();
             keys.dedup();
             keys
@@ -588,10 +598,22 @@ async fn run_op(
     kind: OpKind,
     change: &crate::plan::PlannedChange,
 ) -> Result<Done, Vec<Diagnostic>> {
-    let provider = &shared.provider;
     if crate::builtin::is_builtin(&addr.type_name) {
         return run_builtin(shared, addr, kind, change);
     }
+    // The provider configuration the object belongs to: a delete goes where state recorded
+    // it, a create or update where the configuration says (`provider = azurerm.ALIAS`).
+    let alias = match kind {
+        OpKind::Delete => shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .provider_alias(addr),
+        _ => shared.config.provider_alias(addr),
+    };
+    let provider = shared.provider.for_alias(alias.as_deref());
+    let provider_address =
+        crate::state::aliased_provider_address(provider.name(), alias.as_deref());
     let Some(rt) = provider.resource_type(&addr.type_name) else {
         return Err(vec![Diagnostic::error(format!(
             "{addr}: unsupported resource type"
@@ -666,7 +688,7 @@ async fn run_op(
                     address: addr.to_string(),
                     operation: PendingKind::Delete,
                     id: prior.get("id").and_then(|v| v.as_str()).map(str::to_string),
-                    provider: provider.name().to_string(),
+                    provider: provider_address.clone(),
                     attributes: prior.clone(),
                     sensitive_attributes: sensitive,
                     dependencies: change
@@ -735,7 +757,7 @@ async fn run_op(
                         return Err(diags.into_iter().filter(|d| d.is_error()).collect());
                     }
                     let (proposed, replace) = propose(&rt.schema, prior.as_ref(), &decoded.value);
-                    let world = StateWorld::new(&values, provider.as_ref());
+                    let world = StateWorld::new(&values, provider);
                     let response = provider.plan_change(PlanChangeRequest {
                         type_name: &addr.type_name,
                         prior: prior.as_ref(),
@@ -820,7 +842,7 @@ async fn run_op(
                                 .and_then(|v| v.as_str())
                                 .map(str::to_string)
                         }),
-                        provider: provider.name().to_string(),
+                        provider: provider_address.clone(),
                         attributes: planned.to_json(),
                         sensitive_attributes: sensitive.clone(),
                         dependencies: deps.clone(),
@@ -852,7 +874,7 @@ async fn run_op(
                     Ok(attrs) => {
                         let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
                         persist(shared, Some(addr), |s| {
-                            s.set(addr, provider.name(), attrs, sensitive, deps);
+                            s.set(addr, &provider_address, attrs, sensitive, deps);
                             s.clear_pending(addr);
                         });
                         shared.observer.on_event(ApplyEvent::Completed {
@@ -943,6 +965,10 @@ pub async fn reconcile_pending(
         if let (Some(id), Some(obj)) = (&p.id, prior.as_object_mut()) {
             obj.insert("id".into(), serde_json::Value::String(id.clone()));
         }
+        let provider = provider.for_alias(
+            crate::state::provider_alias_in(&crate::state::provider_address(&p.provider))
+                .as_deref(),
+        );
         let timeout = provider
             .resource_type(&addr.type_name)
             .map(|t| match p.operation {
@@ -971,7 +997,7 @@ pub async fn reconcile_pending(
                     PendingKind::Create | PendingKind::Update => {
                         state.set(
                             &addr,
-                            provider.name(),
+                            &p.provider,
                             attrs,
                             p.sensitive_attributes.clone(),
                             p.dependencies.clone(),
@@ -985,7 +1011,7 @@ pub async fn reconcile_pending(
                         if state.get(&addr).is_none() {
                             state.set(
                                 &addr,
-                                provider.name(),
+                                &p.provider,
                                 attrs,
                                 p.sensitive_attributes.clone(),
                                 p.dependencies.clone(),
@@ -1096,7 +1122,16 @@ async fn refresh_dependencies(shared: &Shared, change: &crate::plan::PlannedChan
             state.get(dep).map(|i| i.attributes.clone())
         };
         let Some(prior) = prior else { continue };
-        if let Ok(Some(fresh)) = shared.provider.read(&dep.type_name, &prior).await
+        let alias = shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .provider_alias(dep);
+        if let Ok(Some(fresh)) = shared
+            .provider
+            .for_alias(alias.as_deref())
+            .read(&dep.type_name, &prior)
+            .await
             && fresh != prior
         {
             persist(shared, Some(dep), |s| {

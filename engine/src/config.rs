@@ -31,6 +31,8 @@ pub struct ResourceConfig {
     /// `for_each = map or set`: instances `addr["key"]`.
     pub for_each: Option<Expression>,
     pub lifecycle: Lifecycle,
+    /// `provider = azurerm.ALIAS` as written (`"azurerm.ALIAS"`); `None` for the default.
+    pub provider_ref: Option<String>,
 }
 
 /// A resource's `lifecycle` block.
@@ -225,6 +227,9 @@ pub struct ModuleCall {
     pub count: Option<Expression>,
     pub for_each: Option<Expression>,
     pub depends_on: Option<Expression>,
+    /// `providers = { azurerm = azurerm.secondary }`: the module's provider name → the
+    /// caller's (`"azurerm"` or `"azurerm.ALIAS"` on both sides), with the value's span.
+    pub providers: BTreeMap<String, (String, Span)>,
 }
 
 /// A child module: its call and its own variables, locals and outputs. Its resources are in
@@ -300,12 +305,12 @@ pub struct Config {
     pub imports: Vec<ImportBlock>,
     /// `removed { from = ... }` blocks of every module (addresses from the root).
     pub removed: Vec<crate::removed::Removed>,
-    /// `data "TYPE" "NAME"` blocks of the root module (addresses in data mode).
+    /// `data "TYPE" "NAME"` blocks of every module (addresses in data mode; module steps
+    /// without instance keys).
     pub data: Vec<ResourceConfig>,
-    /// Values read for data sources before planning (by the CLI through the provider), as
-    /// expressions see them: `{TYPE: {NAME: object}}`.
-    pub data_values:
-        std::sync::Arc<std::sync::RwLock<BTreeMap<String, BTreeMap<String, crate::Value>>>>,
+    /// Values read for data sources before planning (through the provider), per data source
+    /// instance: the address carries the module instance's keys.
+    pub data_values: std::sync::Arc<std::sync::RwLock<BTreeMap<ResourceAddress, crate::Value>>>,
 }
 
 /// A `moved` block: the object at `from` in state is now at `to`.
@@ -393,6 +398,39 @@ impl Config {
     /// The file source functions read through.
     pub fn file_source(&self) -> &dyn crate::functions::FileSource {
         self.files.0.as_ref()
+    }
+
+    /// The alias of the provider configuration the resource or data source at `addr` uses:
+    /// its `provider = azurerm.ALIAS`, mapped through each enclosing module call's
+    /// `providers = {...}`; `None` for the default configuration. Modules inherit the
+    /// default configuration, as in Terraform.
+    pub fn provider_alias(&self, addr: &ResourceAddress) -> Option<String> {
+        let mut want = addr.resource();
+        for m in &mut want.module {
+            m.key = None;
+        }
+        let r = match want.mode {
+            crate::addr::Mode::Managed => self.resource(&want),
+            crate::addr::Mode::Data => self.data.iter().find(|d| d.addr == want),
+        }?;
+        let mut reference = r.provider_ref.clone().unwrap_or_else(|| {
+            // The default configuration of the provider the type belongs to.
+            want.type_name
+                .split('_')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
+        let mut path: Vec<String> = want.module.iter().map(|m| m.name.clone()).collect();
+        while !path.is_empty() {
+            if let Some(m) = self.module(&path)
+                && let Some((mapped, _)) = m.call.providers.get(&reference)
+            {
+                reference = mapped.clone();
+            }
+            path.pop();
+        }
+        reference.split_once('.').map(|(_, alias)| alias.to_string())
     }
 
     /// The `provider "NAME"` block without alias, if any.
@@ -593,6 +631,7 @@ fn load_body(
                     count,
                     for_each,
                     lifecycle: lifecycle(file, &block.body, diags),
+                    provider_ref: provider_ref(&block.body),
                 });
             }
             "variable" => {
@@ -780,6 +819,9 @@ fn load_body(
                             count: attr_expr("count"),
                             for_each: attr_expr("for_each"),
                             depends_on: attr_expr("depends_on"),
+                            providers: attr_expr("providers")
+                                .map(|e| provider_map(file, &e, diags))
+                                .unwrap_or_default(),
                         },
                         loaded: false,
                         variables: BTreeMap::new(),
@@ -842,17 +884,17 @@ fn load_body(
                 if !expect_labels(2, diags) {
                     continue;
                 }
-                if !module.is_empty() {
-                    diags.push(
-                        Diagnostic::error("Data sources inside modules are not supported yet")
-                            .label(
-                                span,
-                                "move this data block to the root module and pass its values in",
-                            ),
+                let addr = ResourceAddress::new(labels[0], labels[1])
+                    .data()
+                    .in_module(
+                        module
+                            .iter()
+                            .map(|name| crate::addr::ModuleStep {
+                                name: name.clone(),
+                                key: None,
+                            })
+                            .collect(),
                     );
-                    continue;
-                }
-                let addr = ResourceAddress::new(labels[0], labels[1]).data();
                 if config.data.iter().any(|d| d.addr == addr) {
                     diags.push(
                         Diagnostic::error(format!("Duplicate data source \"{addr}\""))
@@ -868,6 +910,7 @@ fn load_body(
                     count: None,
                     for_each: None,
                     lifecycle: Lifecycle::default(),
+                    provider_ref: provider_ref(&block.body),
                 });
             }
             "import" => {
@@ -1033,4 +1076,65 @@ pub struct ImportBlock {
     pub id: Expression,
     pub file: usize,
     pub span: Span,
+}
+
+/// `azurerm.ALIAS` (or `azurerm`) as a string, for `provider = ...` and module `providers`.
+fn provider_reference(expr: &Expression) -> Option<String> {
+    use hcl_edit::expr::TraversalOperator;
+    match expr {
+        Expression::Variable(v) => Some(v.as_str().to_string()),
+        Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+            (Expression::Variable(v), [op]) => match op.value() {
+                TraversalOperator::GetAttr(a) => Some(format!("{}.{}", v.as_str(), a.as_str())),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A resource's `provider = azurerm.ALIAS`, if it names an alias (checked by the graph).
+fn provider_ref(body: &Body) -> Option<String> {
+    let r = provider_reference(&body.get_attribute("provider")?.value)?;
+    r.contains('.').then_some(r)
+}
+
+/// A module call's `providers = { azurerm = azurerm.ALIAS, azurerm.x = azurerm.y }`.
+fn provider_map(
+    file: usize,
+    expr: &Expression,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, (String, Span)> {
+    use hcl_edit::expr::ObjectKey;
+    let mut out = BTreeMap::new();
+    let Expression::Object(obj) = expr else {
+        diags.push(
+            Diagnostic::error("`providers` must be an object")
+                .label(span_of(file, expr), "write providers = { azurerm = azurerm.ALIAS }")
+                .code("netform::provider"),
+        );
+        return out;
+    };
+    for (key, value) in obj.iter() {
+        let k = match key {
+            ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+            ObjectKey::Expression(e) => provider_reference(e),
+        };
+        match (k, provider_reference(value.expr())) {
+            (Some(k), Some(v)) => {
+                let span = span_of(file, value.expr()).unwrap_or(Span::new(file, 0..0));
+                out.insert(k, (v, span));
+            }
+            _ => diags.push(
+                Diagnostic::error("Invalid `providers` entry")
+                    .label(
+                        span_of(file, value.expr()),
+                        "expected azurerm = azurerm.ALIAS",
+                    )
+                    .code("netform::provider"),
+            ),
+        }
+    }
+    out
 }

@@ -266,6 +266,14 @@ pub fn build(config: &Config) -> (DependencyGraph, Vec<Diagnostic>) {
         }
     };
 
+    // A root module call's `providers = { azurerm = azurerm.ALIAS }` names a configured alias.
+    for m in config.modules.values().filter(|m| m.path.len() == 1) {
+        for (value, span) in m.call.providers.values() {
+            if let Some((name, alias)) = value.split_once('.') {
+                check_alias(config, name, alias, Some(span.clone()), &mut diags);
+            }
+        }
+    }
     for r in config.resources.iter().chain(&config.data) {
         let path: ModPath = r.addr.module.iter().map(|m| m.name.clone()).collect();
         let mut found = Vec::new();
@@ -403,13 +411,24 @@ fn check_provider_ref(
         return;
     }
     let Some(alias) = alias else { return };
+    check_alias(config, &name, &alias, span, diags);
+}
+
+/// `NAME.ALIAS` names a `provider "NAME" { alias = "ALIAS" }` block of the root module.
+fn check_alias(
+    config: &Config,
+    name: &str,
+    alias: &str,
+    span: Option<crate::diag::Span>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let aliases: Vec<&str> = config
         .providers
         .iter()
         .filter(|p| p.name == name)
         .filter_map(|p| p.alias.as_deref())
         .collect();
-    if !aliases.contains(&alias.as_str()) {
+    if !aliases.contains(&alias) {
         let mut d = Diagnostic::error(format!(
             "Provider configuration not present: {name}.{alias}"
         ))
@@ -418,7 +437,7 @@ fn check_provider_ref(
         ))
         .label(span, "no such provider configuration")
         .code("netform::provider");
-        d = match did_you_mean(&alias, aliases.iter().copied()) {
+        d = match did_you_mean(alias, aliases.iter().copied()) {
             Some(s) => d.help(format!("did you mean `{name}.{s}`?")),
             None => d.help(format!(
                 "add provider \"{name}\" {{ alias = \"{alias}\" ... }}"

@@ -67,6 +67,8 @@ pub async fn adopt(
                 continue;
             }
         };
+        let alias = config.provider_alias(to);
+        let provider = provider.for_alias(alias.as_deref());
         match provider
             .read(&to.type_name, &serde_json::json!({ "id": id }))
             .await
@@ -76,7 +78,9 @@ pub async fn adopt(
                     .resource_type(&to.type_name)
                     .map(|rt| rt.schema.sensitive_paths())
                     .unwrap_or_default();
-                state.set(to, provider.name(), attrs, sensitive, Vec::new());
+                let address =
+                    crate::state::aliased_provider_address(provider.name(), alias.as_deref());
+                state.set(to, &address, attrs, sensitive, Vec::new());
                 imported.push(Imported {
                     address: to.clone(),
                     id,

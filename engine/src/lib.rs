@@ -27,6 +27,7 @@ pub mod graph;
 pub mod hashes;
 pub mod impact;
 pub mod imports;
+pub mod json_text;
 pub mod plan;
 pub mod planfile;
 pub mod refs;

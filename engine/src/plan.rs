@@ -149,11 +149,15 @@ pub async fn refresh(
             continue;
         }
         let attrs = inst.attributes.clone();
+        let alias = state.provider_alias(&addr);
         let provider = provider.clone();
         let sem = sem.clone();
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let result = provider.read(&addr.type_name, &attrs).await;
+            let result = provider
+                .for_alias(alias.as_deref())
+                .read(&addr.type_name, &attrs)
+                .await;
             (addr, result)
         });
     }
@@ -280,12 +284,7 @@ pub fn apply_moved(config: &Config, mut state: State, diags: &mut Vec<Diagnostic
                 .resources
                 .iter()
                 .find(|r| crate::state::resource_address(r) == old.resource())
-                .map(|r| {
-                    r.provider
-                        .trim_start_matches("provider[\"")
-                        .trim_end_matches("\"]")
-                        .to_string()
-                })
+                .map(|r| r.provider.clone())
                 .unwrap_or_default();
             if let Some(inst) = state.remove(&old) {
                 state.set(
@@ -361,30 +360,40 @@ pub fn root_ctx(
     if !config.modules.is_empty() {
         ctx.extra = child_values(config, &ctx, resources, diags);
     }
-    if !config.data.is_empty() {
-        let read = config
-            .data_values
-            .read()
-            .map(|m| m.clone())
-            .unwrap_or_default();
-        // Data sources not read (their arguments were unknown) are unknown.
-        let mut by_type: BTreeMap<String, Value> = BTreeMap::new();
-        for d in &config.data {
-            let v = read
-                .get(&d.addr.type_name)
-                .and_then(|m| m.get(&d.addr.name))
-                .cloned()
-                .unwrap_or(Value::Unknown);
-            if let Value::Object(m) = by_type
-                .entry(d.addr.type_name.clone())
-                .or_insert_with(|| Value::Object(BTreeMap::new()))
-            {
-                m.insert(d.addr.name.clone(), v);
-            }
-        }
-        ctx.extra.insert("data".into(), Value::Object(by_type));
-    }
+    add_data_values(config, &mut ctx);
     ctx
+}
+
+/// `data.TYPE.NAME` for the data sources of the module instance `ctx`, as read so far
+/// (unknown until read: their arguments were unknown).
+fn add_data_values(config: &Config, ctx: &mut ModuleCtx) {
+    let names = ctx.names();
+    let here: Vec<&crate::config::ResourceConfig> = config
+        .data
+        .iter()
+        .filter(|d| d.addr.module.len() == names.len())
+        .filter(|d| d.addr.module.iter().zip(&names).all(|(s, n)| &s.name == n))
+        .collect();
+    if here.is_empty() {
+        return;
+    }
+    let read = config.data_values.read().ok();
+    let mut by_type: BTreeMap<String, Value> = BTreeMap::new();
+    for d in here {
+        let addr = d.addr.clone().in_module(ctx.path.clone());
+        let v = read
+            .as_ref()
+            .and_then(|m| m.get(&addr))
+            .cloned()
+            .unwrap_or(Value::Unknown);
+        if let Value::Object(m) = by_type
+            .entry(d.addr.type_name.clone())
+            .or_insert_with(|| Value::Object(BTreeMap::new()))
+        {
+            m.insert(d.addr.name.clone(), v);
+        }
+    }
+    ctx.extra.insert("data".into(), Value::Object(by_type));
 }
 
 /// Read every data source whose arguments are known, through the provider, and keep the
@@ -404,51 +413,65 @@ pub async fn read_data_sources(
     if let Ok(mut slot) = config.data_values.write() {
         slot.clear();
     }
-    // Data sources may refer to each other: read in passes, publishing each value as soon as
-    // it is read, until a pass makes no progress (what is left depends on unknown values).
+    // Data sources may refer to each other (and module inputs to them): read in passes,
+    // publishing each value as soon as it is read, until a pass makes no progress (what is
+    // left depends on unknown values).
+    let mut done: std::collections::BTreeSet<ResourceAddress> = Default::default();
     let mut pending: Vec<&crate::config::ResourceConfig> = config.data.iter().collect();
     loop {
         let mut progressed = false;
         let mut still = Vec::new();
         for d in pending {
             let mut pass_diags = Vec::new();
-            let args = {
-                let root = root_ctx(config, vars, &values, &mut Vec::new());
-                let declared = |a: &ResourceAddress| config.resource(a).is_some();
-                let mut scope = scope_in(config, &root, d.file, &values, &declared);
-                generic_body(&d.body, &mut scope, &mut pass_diags)
-            };
-            if args.contains_unknown() || !pass_diags.is_empty() {
-                still.push((d, pass_diags));
-                continue;
-            }
-            progressed = true;
-            match provider
-                .read_data_source(&d.addr.type_name, &args.to_json())
-                .await
-            {
-                Ok(v) => {
-                    if let Ok(mut slot) = config.data_values.write() {
-                        slot.entry(d.addr.type_name.clone())
-                            .or_default()
-                            .insert(d.addr.name.clone(), Value::from_json(&v));
-                    }
+            let names: Vec<String> = d.addr.module.iter().map(|m| m.name.clone()).collect();
+            let mut waiting = false;
+            for ctx in module_instances(config, &names, vars, &values, &mut Vec::new()) {
+                let addr = d.addr.clone().in_module(ctx.path.clone());
+                if done.contains(&addr) {
+                    continue;
                 }
-                Err(e) => {
-                    let mut diag =
-                        Diagnostic::error(format!("Error reading {}: {}", d.addr, e.message))
-                            .label(Some(d.span.clone()), "while reading this data source")
-                            .code(
-                                e.code
-                                    .clone()
-                                    .unwrap_or_else(|| "netform::data_source".into()),
+                let args = {
+                    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+                    let mut scope = scope_in(config, &ctx, d.file, &values, &declared);
+                    generic_body(&d.body, &mut scope, &mut pass_diags)
+                };
+                if args.contains_unknown() || !pass_diags.is_empty() {
+                    waiting = true;
+                    continue;
+                }
+                progressed = true;
+                done.insert(addr.clone());
+                let alias = config.provider_alias(&d.addr);
+                let provider = provider.for_alias(alias.as_deref());
+                match provider
+                    .read_data_source(&d.addr.type_name, &args.to_json())
+                    .await
+                {
+                    Ok(v) => {
+                        if let Ok(mut slot) = config.data_values.write() {
+                            slot.insert(addr, Value::from_json(&v));
+                        }
+                    }
+                    Err(e) => {
+                        let mut diag =
+                            Diagnostic::error(format!("Error reading {addr}: {}", e.message))
+                                .label(Some(d.span.clone()), "while reading this data source")
+                                .code(
+                                    e.code
+                                        .clone()
+                                        .unwrap_or_else(|| "netform::data_source".into()),
+                                );
+                        if e.kind == crate::provider::ErrorKind::NotFound {
+                            diag = diag.help(
+                                "the object does not exist; check its name and resource group",
                             );
-                    if e.kind == crate::provider::ErrorKind::NotFound {
-                        diag = diag
-                            .help("the object does not exist; check its name and resource group");
+                        }
+                        diags.push(diag);
                     }
-                    diags.push(diag);
                 }
+            }
+            if waiting {
+                still.push((d, pass_diags));
             }
         }
         if !progressed || still.is_empty() {
@@ -583,6 +606,7 @@ fn child_instances(
             apply_time: None,
         };
         ctx.extra = child_values(config, &ctx, resources, diags);
+        add_data_values(config, &mut ctx);
         out.push(ctx);
     }
     out
@@ -1450,6 +1474,10 @@ fn plan_instance(
         });
         return after;
     }
+    // The resource's provider configuration (`provider = azurerm.ALIAS`): its subscription
+    // makes the ids.
+    let alias = config.provider_alias(addr);
+    let provider = provider.for_alias(alias.as_deref());
     let Some(rt) = provider.resource_type(&addr.type_name) else {
         let names: Vec<&str> = provider.resource_types().iter().map(|t| t.name).collect();
         let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", addr.type_name))

@@ -356,7 +356,9 @@ impl SavedPlan {
             "configuration": self.configuration,
             "prior_state": prior_state,
         });
-        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+        // Indented to the depth of prior state's attribute values, compact below (see
+        // `json_text`).
+        let mut text = crate::json_text::to_string_layered(&doc, 10);
         text.push('\n');
         text
     }
@@ -367,7 +369,7 @@ impl SavedPlan {
         use crate::provider::{Deferral, ReplaceCause};
         let bad = |what: &str| PlanFileError::NotAPlan(what.to_string());
         let doc: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| PlanFileError::NotAPlan(e.to_string()))?;
+            crate::json_text::from_str_deep(text).map_err(PlanFileError::NotAPlan)?;
         if doc.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(bad("no \"format\": \"netform-plan\""));
         }

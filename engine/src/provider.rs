@@ -186,6 +186,12 @@ pub trait Provider: Send + Sync {
     /// Provider name as used in addresses and state (`registry.terraform.io/hashicorp/azurerm`).
     fn name(&self) -> &str;
 
+    /// The configuration `provider "NAME" { alias = ALIAS }` stands for, when the run has
+    /// several (see [`ProviderSet`]). Default: none.
+    fn aliased(&self, _alias: &str) -> Option<&dyn Provider> {
+        None
+    }
+
     fn resource_types(&self) -> &[ResourceType];
 
     fn resource_type(&self, name: &str) -> Option<&ResourceType> {
@@ -274,5 +280,104 @@ pub trait Provider: Send + Sync {
             format!("data source \"{type_name}\" is not supported by this provider"),
         )
         .with_code("UnsupportedDataSource"))
+    }
+}
+
+impl<'a> dyn Provider + 'a {
+    /// The configuration for `alias` (`None`: the default one, which is `self`).
+    pub fn for_alias(&self, alias: Option<&str>) -> &dyn Provider {
+        match alias.and_then(|a| self.aliased(a)) {
+            Some(p) => p,
+            None => self,
+        }
+    }
+}
+
+/// A run's provider configurations: the default one and each alias. Everything not tied to
+/// one configuration (schemas, rules) goes to the default; the engine picks a resource's
+/// configuration with [`Provider::aliased`] for what talks to the cloud.
+pub struct ProviderSet {
+    pub default: std::sync::Arc<dyn Provider>,
+    pub aliases: std::collections::BTreeMap<String, std::sync::Arc<dyn Provider>>,
+}
+
+#[async_trait]
+impl Provider for ProviderSet {
+    fn name(&self) -> &str {
+        self.default.name()
+    }
+    fn aliased(&self, alias: &str) -> Option<&dyn Provider> {
+        self.aliases.get(alias).map(|p| p.as_ref() as &dyn Provider)
+    }
+    fn resource_types(&self) -> &[ResourceType] {
+        self.default.resource_types()
+    }
+    fn resource_type(&self, name: &str) -> Option<&ResourceType> {
+        self.default.resource_type(name)
+    }
+    fn validate(&self, type_name: &str, config: &Value) -> Vec<ProviderDiagnostic> {
+        self.default.validate(type_name, config)
+    }
+    fn validate_all(&self, resources: &[ResourceView<'_>]) -> Vec<(usize, ProviderDiagnostic)> {
+        self.default.validate_all(resources)
+    }
+    fn plan_change(&self, request: PlanChangeRequest<'_>) -> PlanChangeResponse {
+        self.default.plan_change(request)
+    }
+    fn object_id(&self, type_name: &str, value: &Value) -> Option<String> {
+        self.default.object_id(type_name, value)
+    }
+    fn lock_keys(&self, type_name: &str, value: &Value) -> Vec<String> {
+        self.default.lock_keys(type_name, value)
+    }
+    async fn read(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
+        self.default.read(type_name, prior).await
+    }
+    async fn create(
+        &self,
+        type_name: &str,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError> {
+        self.default.create(type_name, planned, ctx).await
+    }
+    async fn update(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<serde_json::Value, ProviderError> {
+        self.default.update(type_name, prior, planned, ctx).await
+    }
+    async fn delete(
+        &self,
+        type_name: &str,
+        prior: &serde_json::Value,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        self.default.delete(type_name, prior, ctx).await
+    }
+    async fn wait_settled(
+        &self,
+        type_name: &str,
+        attributes: &serde_json::Value,
+        ctx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        self.default.wait_settled(type_name, attributes, ctx).await
+    }
+    fn data_source_types(&self) -> &[ResourceType] {
+        self.default.data_source_types()
+    }
+    async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &serde_json::Value,
+    ) -> Result<serde_json::Value, ProviderError> {
+        self.default.read_data_source(type_name, config).await
     }
 }

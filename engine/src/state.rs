@@ -174,17 +174,18 @@ impl State {
     }
 
     pub fn from_json(text: &str) -> Result<Self, StateError> {
-        let state: State =
-            serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let state: State = crate::json_text::from_str_deep(text).map_err(StateError::Corrupt)?;
         if state.version != STATE_VERSION {
             return Err(StateError::Version(state.version));
         }
         Ok(state)
     }
 
-    /// Pretty JSON with a trailing newline; resources sorted, so output is deterministic.
+    /// Indented JSON with a trailing newline; resources sorted, so output is deterministic.
+    /// Attribute values nested deeper than two levels are written compactly: indentation would
+    /// make deeply nested values (outputs of outputs) grow with the square of their depth.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        let mut text = crate::json_text::to_string_layered(self, STATE_TEXT_DEPTH);
         text.push('\n');
         text
     }
@@ -234,7 +235,15 @@ impl State {
         self.resources.binary_search_by(|r| sort_key(r).cmp(&want))
     }
 
-    /// Record the object at `addr` (replacing what was there).
+    /// The alias of the provider configuration the object at `addr` was recorded with
+    /// (`provider["…"].ALIAS`), if any.
+    pub fn provider_alias(&self, addr: &ResourceAddress) -> Option<String> {
+        let r = &self.resources[self.position(addr).ok()?];
+        provider_alias_in(&r.provider)
+    }
+
+    /// Record the object at `addr` (replacing what was there). `provider` is the provider's
+    /// name, or a whole provider address (`provider["NAME"].ALIAS`).
     pub fn set(
         &mut self,
         addr: &ResourceAddress,
@@ -266,7 +275,7 @@ impl State {
                         type_name: addr.type_name.clone(),
                         name: addr.name.clone(),
                         each: None,
-                        provider: format!("provider[\"{provider}\"]"),
+                        provider: provider_address(provider),
                         instances: Vec::new(),
                     },
                 );
@@ -373,6 +382,33 @@ pub trait StateStore: Send + Sync {
     fn describe(&self) -> String {
         "state".into()
     }
+}
+
+/// Containers indented in state files: the document, resources, a resource, its instances,
+/// an instance, its attributes, and two levels of attribute values (blocks and their items).
+const STATE_TEXT_DEPTH: usize = 8;
+
+/// `provider["NAME"]` for a provider name; a whole address (`provider["NAME"].ALIAS`) as is.
+pub fn provider_address(provider: &str) -> String {
+    if provider.starts_with("provider[") {
+        provider.to_string()
+    } else {
+        format!("provider[\"{provider}\"]")
+    }
+}
+
+/// `provider["NAME"].ALIAS` for a provider name and an optional alias.
+pub fn aliased_provider_address(name: &str, alias: Option<&str>) -> String {
+    match alias {
+        Some(a) => format!("provider[\"{name}\"].{a}"),
+        None => format!("provider[\"{name}\"]"),
+    }
+}
+
+/// The alias of a provider address (`provider["NAME"].ALIAS` → `ALIAS`).
+pub fn provider_alias_in(address: &str) -> Option<String> {
+    let rest = address.rsplit_once("\"]")?.1;
+    rest.strip_prefix('.').map(str::to_string)
 }
 
 #[cfg(test)]
