@@ -1,25 +1,45 @@
 //! Benchmark: apply on the emulator with realistic, time-scaled operation latencies, against
-//! the lower bound the dependency graph allows: max(longest chain of operation durations,
-//! total work / parallelism). Also: refresh throughput of N existing resources against the
-//! emulator versus the emulator's own request rate.
+//! lower bounds of what any schedule could achieve at the same parallelism; and refresh of N
+//! existing objects, with the emulator answering instantly or after a fixed latency.
 //!
-//! `cargo bench --bench apply_latency` (`-- --quick` for a shorter run).
+//! `cargo bench --bench apply_latency` (`-- --quick` for a shorter run, `-- --apply-only` or
+//! `-- --refresh-only` for one half). `NETFORM_BENCH_BIN=/path/to/netform` measures another
+//! build of the binary (e.g. the one before a change).
+//!
+//! Bounds, all for the same `--parallelism p` (each op's duration is the emulator's, scaled):
+//! - *stated*: max(longest chain of durations, total work / p), the bound;
+//! - *tight*: the stated bound and three more that are just as valid but see indivisible
+//!   operations and lock keys (see [`Bounds`]); the larger it is, the less of the gap between
+//!   wall time and the stated bound is the scheduler's to win.
+//!
+//! Besides measuring, each estate is also *simulated* with exact durations and no overhead
+//! under two policies, address order (the walker before) and critical path first (now), so
+//! the measured wall time can be split into policy and overhead.
 
 #[path = "support/estate.rs"]
 mod estate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netform_engine::config::{self, SourceFile};
-use netform_engine::graph::{self, NodeKind};
+use netform_engine::plan::{self, Action, PlanOptions};
+use netform_engine::provider::Provider;
+use netform_engine::state::State;
 
-const BIN: &str = env!("CARGO_BIN_EXE_netform");
+fn bin() -> PathBuf {
+    std::env::var_os("NETFORM_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_netform")))
+}
 
-/// Real create durations in seconds, as the emulator simulates them (its README).
+/// Real create durations in seconds, as the emulator simulates them (its README). Kept here,
+/// apart from the provider's `expected_duration`, so the bound does not trust the scheduler's
+/// own table.
 fn create_secs(type_name: &str) -> f64 {
     match type_name {
         "azurerm_resource_group" => 0.0,
@@ -37,7 +57,7 @@ struct Emulator(Child, String);
 
 impl Emulator {
     fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["emulator", "serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -50,6 +70,20 @@ impl Emulator {
         let url = line.trim().trim_start_matches("listening on ").to_string();
         Emulator(child, url)
     }
+
+    /// CPU seconds the emulator process has used so far (user + system).
+    fn cpu(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at field 3.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0.0))
+            .collect();
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / ticks
+    }
 }
 
 impl Drop for Emulator {
@@ -59,9 +93,19 @@ impl Drop for Emulator {
     }
 }
 
-fn run(dir: &Path, url: &str, args: &[&str]) -> f64 {
+/// CPU seconds used by waited-for child processes so far.
+fn children_cpu() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// Run netform; (wall seconds, CPU seconds of the netform process).
+fn run(dir: &Path, url: &str, args: &[&str]) -> (f64, f64) {
+    let cpu0 = children_cpu();
     let start = Instant::now();
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .arg("--chdir")
         .arg(dir)
         .args(args)
@@ -69,6 +113,7 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> f64 {
         .env("NO_COLOR", "1")
         .output()
         .expect("netform");
+    let wall = start.elapsed().as_secs_f64();
     if !out.status.success() {
         eprintln!(
             "netform {args:?} failed:\n{}\n{}",
@@ -77,61 +122,365 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> f64 {
         );
         std::process::exit(1);
     }
-    start.elapsed().as_secs_f64()
+    (wall, children_cpu() - cpu0)
 }
 
-/// (critical path, total work) in real seconds for the configuration in `hcl`.
-fn bounds(hcl: &str) -> (f64, f64) {
-    let (cfg, _) = config::load(vec![SourceFile {
+/// The operations an apply of `hcl` on empty state runs, planned in-process with the real
+/// provider: durations (real seconds), dependencies, lock keys, addresses.
+struct Ops {
+    addr: Vec<String>,
+    dur: Vec<f64>,
+    deps: Vec<Vec<usize>>,
+    keys: Vec<Vec<String>>,
+}
+
+fn ops_of(hcl: &str) -> Ops {
+    let (cfg, diags) = config::load(vec![SourceFile {
         name: "main.tf".into(),
         text: hcl.into(),
     }]);
-    let (g, diags) = graph::build(&cfg);
-    assert!(diags.iter().all(|d| !d.is_error()), "graph errors");
-    let mut finish: HashMap<_, f64> = HashMap::new();
-    let mut total = 0.0;
-    for &n in &g.order {
-        let own = match &g.graph[n].kind {
-            NodeKind::Resource(a) => create_secs(&a.type_name),
-            _ => 0.0,
-        };
-        total += own;
-        let start = g
-            .graph
-            .neighbors_directed(n, petgraph::Direction::Incoming)
-            .map(|p| finish.get(&p).copied().unwrap_or(0.0))
-            .fold(0.0, f64::max);
-        finish.insert(n, start + own);
+    assert!(diags.iter().all(|d| !d.is_error()), "config errors");
+    let (g, gd) = netform_engine::graph::build(&cfg);
+    assert!(gd.iter().all(|d| !d.is_error()), "graph errors");
+    let (vars, _) = netform_engine::decode::variables(&cfg, &BTreeMap::new());
+    let provider = netform_azure::AzureProvider::new(netform_azure::AzureSettings::for_emulator(
+        "http://127.0.0.1:9",
+    ))
+    .unwrap_or_else(|e| panic!("provider: {}", e.message));
+    let (plan, pd) = plan::plan(
+        &cfg,
+        &g,
+        &vars,
+        &State::new("bench".into()),
+        &provider,
+        &PlanOptions::default(),
+    );
+    let plan = plan.unwrap_or_else(|| {
+        panic!(
+            "plan: {:?}",
+            pd.iter().map(|d| &d.summary).collect::<Vec<_>>()
+        )
+    });
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .collect();
+    let index: HashMap<String, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.addr.to_string(), i))
+        .collect();
+    Ops {
+        addr: changes.iter().map(|c| c.addr.to_string()).collect(),
+        dur: changes
+            .iter()
+            .map(|c| create_secs(&c.addr.type_name))
+            .collect(),
+        deps: changes
+            .iter()
+            .map(|c| {
+                let mut d: Vec<usize> = c
+                    .dependencies
+                    .iter()
+                    .filter_map(|a| index.get(&a.to_string()).copied())
+                    .collect();
+                d.sort_unstable();
+                d.dedup();
+                d
+            })
+            .collect(),
+        keys: changes
+            .iter()
+            .map(|c| {
+                provider.lock_keys(&c.addr.type_name, c.after.as_ref().expect("planned value"))
+            })
+            .collect(),
     }
-    (finish.values().copied().fold(0.0, f64::max), total)
 }
 
-fn apply_case(name: &str, hcl: &str, scale: f64, parallelism: usize) {
-    let (critical, total) = bounds(hcl);
-    let bound = critical.max(total / parallelism as f64) / scale;
+impl Ops {
+    fn len(&self) -> usize {
+        self.dur.len()
+    }
+
+    fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.len()];
+        for (i, ds) in self.deps.iter().enumerate() {
+            for &d in ds {
+                out[d].push(i);
+            }
+        }
+        out
+    }
+
+    fn topological(&self) -> Vec<usize> {
+        let dependents = self.dependents();
+        let mut waiting: Vec<usize> = self.deps.iter().map(Vec::len).collect();
+        let mut stack: Vec<usize> = (0..self.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut order = Vec::new();
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    stack.push(d);
+                }
+            }
+        }
+        assert_eq!(order.len(), self.len(), "cycle");
+        order
+    }
+
+    /// Longest chain of durations before each op (head) and after it (tail).
+    fn heads_tails(&self) -> (Vec<f64>, Vec<f64>) {
+        let order = self.topological();
+        let dependents = self.dependents();
+        let mut head = vec![0.0f64; self.len()];
+        for &i in &order {
+            for &d in &dependents[i] {
+                head[d] = head[d].max(head[i] + self.dur[i]);
+            }
+        }
+        let mut tail = vec![0.0f64; self.len()];
+        for &i in order.iter().rev() {
+            for &p in &self.deps[i] {
+                tail[p] = tail[p].max(tail[i] + self.dur[i]);
+            }
+        }
+        (head, tail)
+    }
+}
+
+/// Lower bounds on the makespan of any schedule with at most `p` operations at once and
+/// operations sharing a lock key never overlapping (real seconds).
+#[derive(Debug, Default)]
+struct Bounds {
+    /// Longest chain of durations.
+    chain: f64,
+    /// Total work / p.
+    work: f64,
+    /// Indivisible operations: for the k operations at least L long, a slot runs them one at
+    /// a time, so some start at the earliest after ceil(k/p) - 1 others on the same slot:
+    /// min head + ceil(k/p)·L + min tail.
+    waves: f64,
+    /// Operations sharing a lock key run one at a time: min head + their sum + min tail.
+    locks: f64,
+    /// The waves bound, plus what must follow the last wave: at least r = k - p·(w-1) long
+    /// operations end no earlier than head + w·L; each has a successor holding a lock key;
+    /// with those successors spread over G keys, some key serialises ceil(r/G) of them.
+    wave_locks: f64,
+}
+
+impl Bounds {
+    fn stated(&self) -> f64 {
+        self.chain.max(self.work)
+    }
+    fn tight(&self) -> f64 {
+        self.stated()
+            .max(self.waves)
+            .max(self.locks)
+            .max(self.wave_locks)
+    }
+}
+
+fn bounds(ops: &Ops, p: usize) -> Bounds {
+    let (head, tail) = ops.heads_tails();
+    let dependents = ops.dependents();
+    let n = ops.len();
+    let mut b = Bounds {
+        chain: (0..n).map(|i| head[i] + ops.dur[i]).fold(0.0, f64::max),
+        work: ops.dur.iter().sum::<f64>() / p as f64,
+        ..Bounds::default()
+    };
+    let min_of = |it: &mut dyn Iterator<Item = f64>| it.fold(f64::INFINITY, f64::min);
+    let mut lengths: Vec<f64> = ops.dur.iter().copied().filter(|&d| d > 0.0).collect();
+    lengths.sort_by(f64::total_cmp);
+    lengths.dedup();
+    for &l in &lengths {
+        let s: Vec<usize> = (0..n).filter(|&i| ops.dur[i] >= l).collect();
+        let k = s.len();
+        if k <= p {
+            continue;
+        }
+        let w = k.div_ceil(p);
+        let h = min_of(&mut s.iter().map(|&i| head[i]));
+        let t = min_of(&mut s.iter().map(|&i| tail[i]));
+        b.waves = b.waves.max(h + w as f64 * l + t);
+        // One keyed successor per long op, on the key most long ops' successors share.
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for &i in &s {
+            for &d in &dependents[i] {
+                for key in &ops.keys[d] {
+                    *count.entry(key.as_str()).or_default() += 1;
+                }
+            }
+        }
+        let mut taken = vec![false; n];
+        let mut keys_used: Vec<&str> = Vec::new();
+        let (mut covered, mut m, mut t2) = (0usize, f64::INFINITY, f64::INFINITY);
+        for &i in &s {
+            let best = dependents[i]
+                .iter()
+                .filter(|&&d| !taken[d] && ops.dur[d] > 0.0)
+                .flat_map(|&d| ops.keys[d].iter().map(move |k| (d, k.as_str())))
+                .max_by_key(|(_, k)| count[k]);
+            if let Some((d, key)) = best {
+                taken[d] = true;
+                covered += 1;
+                m = m.min(ops.dur[d]);
+                t2 = t2.min(tail[d]);
+                if !keys_used.contains(&key) {
+                    keys_used.push(key);
+                }
+            }
+        }
+        let r = k - p * (w - 1);
+        let uncovered = k - covered;
+        if r > uncovered && !keys_used.is_empty() {
+            let per_key = (r - uncovered).div_ceil(keys_used.len());
+            b.wave_locks = b.wave_locks.max(h + w as f64 * l + per_key as f64 * m + t2);
+        }
+    }
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in 0..n {
+        for key in &ops.keys[i] {
+            by_key.entry(key.as_str()).or_default().push(i);
+        }
+    }
+    for members in by_key.values() {
+        let h = min_of(&mut members.iter().map(|&i| head[i]));
+        let t = min_of(&mut members.iter().map(|&i| tail[i]));
+        let sum: f64 = members.iter().map(|&i| ops.dur[i]).sum();
+        b.locks = b.locks.max(h + sum + t);
+    }
+    b
+}
+
+/// The walker's list scheduling with exact durations and no overhead: at every completion,
+/// start ready operations best first while slots are free, skipping those whose lock key is
+/// held. `critical`: best = longest remaining chain then address (now); else address (before).
+fn simulate(ops: &Ops, p: usize, critical: bool) -> f64 {
+    let n = ops.len();
+    let dependents = ops.dependents();
+    let (_, tail) = ops.heads_tails();
+    let mut rank: Vec<usize> = (0..n).collect();
+    rank.sort_by(|&a, &b| ops.addr[a].cmp(&ops.addr[b]));
+    let mut pos = vec![0; n];
+    for (r, &i) in rank.iter().enumerate() {
+        pos[i] = r;
+    }
+    let level = |i: usize| if critical { ops.dur[i] + tail[i] } else { 0.0 };
+    let mut waiting: Vec<usize> = ops.deps.iter().map(Vec::len).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut running: Vec<(f64, usize)> = Vec::new();
+    let mut held: Vec<&str> = Vec::new();
+    let mut now = 0.0f64;
+    let mut finished = 0;
+    while finished < n {
+        ready.sort_by(|&a, &b| level(b).total_cmp(&level(a)).then(pos[a].cmp(&pos[b])));
+        let mut i = 0;
+        while i < ready.len() && running.len() < p {
+            let op = ready[i];
+            if ops.keys[op].iter().any(|k| held.contains(&k.as_str())) {
+                i += 1;
+                continue;
+            }
+            ready.remove(i);
+            held.extend(ops.keys[op].iter().map(String::as_str));
+            running.push((now + ops.dur[op], op));
+        }
+        let next = running.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
+        now = next;
+        let (done, still): (Vec<_>, Vec<_>) = running.into_iter().partition(|r| r.0 <= now);
+        running = still;
+        for (_, op) in done {
+            finished += 1;
+            held.retain(|k| !ops.keys[op].iter().any(|x| x == k));
+            for &d in &dependents[op] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+    }
+    now
+}
+
+fn apply_case(name: &str, hcl: &str, scale: f64, p: usize) {
+    let ops = ops_of(hcl);
+    let b = bounds(&ops, p);
+    let before = simulate(&ops, p, false) / scale;
+    let after = simulate(&ops, p, true) / scale;
     let emu = Emulator::start(&["--time-scale", &scale.to_string(), "--auto-provision", "0"]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("main.tf"), hcl).expect("write");
-    let wall = run(
+    let (wall, _) = run(
         dir.path(),
         &emu.1,
-        &[
-            "apply",
-            "--auto-approve",
-            "--parallelism",
-            &parallelism.to_string(),
-        ],
+        &["apply", "--auto-approve", "--parallelism", &p.to_string()],
     );
+    let (stated, tight) = (b.stated() / scale, b.tight() / scale);
     println!(
-        "{name:>22} {:>9.2} {:>9.2} {:>9.2} {:>9.3}",
-        critical / scale,
-        total / scale / parallelism as f64,
+        "{name:>26} {:>4} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.3} {:>7.3}",
+        ops.len(),
+        b.chain / scale,
+        b.work / scale,
+        stated,
+        tight,
+        before,
+        after,
         wall,
-        wall / bound
+        wall / stated,
+        wall / tight,
     );
+    eprintln!("  {name}: {b:?}");
 }
 
-/// Raw GET throughput of the emulator with `threads` concurrent clients.
+/// A TCP proxy that holds every chunk the client sends for `latency` before passing it on:
+/// with one request per write (HTTP/1.1 keep-alive: the next request waits for the answer),
+/// each request gets `latency` added, like a distant API. Returns its URL.
+fn latency_proxy(upstream: &str, latency: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (mut c_read, mut s_write) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let (mut s_read, mut c_write) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(k) = c_read.read(&mut buf) {
+                    if k == 0 {
+                        break;
+                    }
+                    std::thread::sleep(latency);
+                    if s_write.write_all(&buf[..k]).is_err() {
+                        break;
+                    }
+                }
+                let _ = s_write.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s_read, &mut c_write);
+                let _ = c_write.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    url
+}
+
+/// Raw GET throughput of the emulator with `threads` concurrent clients, one connection
+/// each, kept alive (as netform's client does).
 fn emulator_gets_per_sec(url: &str, ids: &[String], threads: usize) -> f64 {
     let host = url.trim_start_matches("http://").to_string();
     let start = Instant::now();
@@ -139,11 +488,34 @@ fn emulator_gets_per_sec(url: &str, ids: &[String], threads: usize) -> f64 {
         for chunk in ids.chunks(ids.len().div_ceil(threads)) {
             let host = host.clone();
             s.spawn(move || {
+                let c = TcpStream::connect(&host).expect("connect");
+                let _ = c.set_nodelay(true);
+                let mut reader = BufReader::new(c.try_clone().expect("clone"));
+                let mut w = c;
                 for id in chunk {
-                    let mut c = std::net::TcpStream::connect(&host).expect("connect");
-                    let _ = write!(c, "GET {id}?api-version=2024-05-01 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-                    let mut sink = Vec::new();
-                    let _ = c.read_to_end(&mut sink);
+                    let _ = write!(
+                        w,
+                        "GET {id}?api-version=2024-05-01 HTTP/1.1\r\nHost: {host}\r\n\r\n"
+                    );
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = l.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; len];
+                    let _ = reader.read_exact(&mut body);
                 }
             });
         }
@@ -151,7 +523,7 @@ fn emulator_gets_per_sec(url: &str, ids: &[String], threads: usize) -> f64 {
     ids.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-fn refresh_case(n: usize) {
+fn refresh_case(n: usize, latencies_ms: &[u64]) {
     let emu = Emulator::start(&["--time-scale", "0"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut hcl = String::from(
@@ -171,44 +543,104 @@ fn refresh_case(n: usize) {
     let ids: Vec<String> = (1..n)
         .map(|i| format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/refresh-rg/providers/Microsoft.Network/publicIPAddresses/pip-{i}"))
         .collect();
+    // The same command with refresh off: what the plan costs without a single GET.
+    let (no_refresh, _) = run(dir.path(), &emu.1, &["plan", "--refresh=false"]);
+    println!("plan --refresh=false of the same {n} objects: {no_refresh:.3} s");
+    println!(
+        "{:>8} {:>6} {:>8} {:>9} {:>10} {:>9} {:>10} {:>12} {:>12}",
+        "latency",
+        "p",
+        "plan s",
+        "refresh s",
+        "ideal s",
+        "eff",
+        "objects/s",
+        "netform CPU",
+        "emulator CPU"
+    );
+    for &ms in latencies_ms {
+        let url = if ms == 0 {
+            emu.1.clone()
+        } else {
+            latency_proxy(&emu.1, Duration::from_millis(ms))
+        };
+        for p in [1usize, 10, 50] {
+            let e0 = emu.cpu();
+            let (secs, cpu) = run(dir.path(), &url, &["plan", "--parallelism", &p.to_string()]);
+            let emu_cpu = emu.cpu() - e0;
+            // The refresh's share: the whole command less the same plan without GETs.
+            let refresh = secs - no_refresh;
+            let ideal = (n as f64 * ms as f64 / 1000.0) / p as f64;
+            let eff = if ms == 0 {
+                String::from("-")
+            } else {
+                format!("{:.2}", ideal / refresh)
+            };
+            println!(
+                "{ms:>6}ms {p:>6} {secs:>8.3} {refresh:>9.3} {ideal:>10.3} {eff:>9} {:>10.0} {:>10.0}ms {:>10.0}ms",
+                n as f64 / refresh,
+                cpu * 1000.0,
+                emu_cpu * 1000.0
+            );
+        }
+    }
     for p in [1usize, 10, 50] {
-        let secs = run(
-            dir.path(),
-            &emu.1,
-            &["plan", "--parallelism", &p.to_string()],
-        );
         let raw = emulator_gets_per_sec(&emu.1, &ids, p);
-        println!(
-            "{n:>8} {p:>12} {secs:>10.2} {:>14.0} {raw:>16.0}",
-            n as f64 / secs
-        );
+        println!("emulator alone, {p} keep-alive clients: {raw:.0} GETs/s");
     }
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let apply = !args.iter().any(|a| a == "--refresh-only");
+    let refresh = !args.iter().any(|a| a == "--apply-only");
     let scale = if quick { 600.0 } else { 60.0 };
-    let example = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/expressroute/main.tf"),
-    )
-    .expect("example");
-    let vars = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/expressroute/variables.tf"),
-    )
-    .expect("example vars");
-    let example = format!("{example}\n{vars}");
-    println!("apply on the emulator, real durations / {scale}, auto-provisioning circuits at once");
-    println!(
-        "{:>22} {:>9} {:>9} {:>9} {:>9}",
-        "estate", "chain s", "work/p s", "wall s", "wall/bound"
-    );
-    apply_case("expressroute p=10", &example, scale, 10);
-    let estate = estate::generate(if quick { 10 } else { 25 }, 2);
-    apply_case("estate p=10", &estate, scale, 10);
-    println!("\nrefresh (plan) of existing resources against the emulator (instant)");
-    println!(
-        "{:>8} {:>12} {:>10} {:>14} {:>16}",
-        "objects", "parallelism", "plan s", "objects/s", "raw GETs/s"
-    );
-    refresh_case(if quick { 200 } else { 1000 });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    if apply {
+        let er = format!(
+            "{}\n{}",
+            read("expressroute/main.tf"),
+            read("expressroute/variables.tf")
+        );
+        let failover = read("expressroute-vpn-failover/main.tf");
+        println!(
+            "apply on the emulator, real durations / {scale}, circuits provisioned at once, p = 10 (seconds)"
+        );
+        println!(
+            "{:>26} {:>4} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+            "estate",
+            "ops",
+            "chain",
+            "work/p",
+            "stated",
+            "tight",
+            "sim old",
+            "sim new",
+            "wall",
+            "/stated",
+            "/tight"
+        );
+        apply_case("expressroute", &er, scale, 10);
+        apply_case("expressroute-vpn-failover", &failover, scale, 10);
+        let sizes: &[usize] = if quick { &[25] } else { &[20, 25, 30] };
+        for &v in sizes {
+            apply_case(
+                &format!("{v} VNets, 2 circuits"),
+                &estate::generate(v, 2),
+                scale,
+                10,
+            );
+        }
+    }
+    if refresh {
+        println!(
+            "\nrefresh (plan) of existing objects; the emulator instant, or behind a latency proxy"
+        );
+        refresh_case(
+            if quick { 200 } else { 1000 },
+            if quick { &[0, 10] } else { &[0, 5, 20] },
+        );
+    }
 }

@@ -293,7 +293,16 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         })
         .collect();
 
-    let mut ready: Vec<usize> = (0..ops.len()).filter(|&i| waiting[i] == 0).collect();
+    // When more operations are ready than may run, the longest remaining chain of expected
+    // durations goes first (critical-path list scheduling), ties in address order.
+    let expected: Vec<Duration> = ops
+        .iter()
+        .map(|op| expected_duration(provider.as_ref(), op))
+        .collect();
+    let mut ready = ReadyQueue::new(&ops, critical_levels(&deps, &dependents, &expected));
+    for i in (0..ops.len()).filter(|&i| waiting[i] == 0) {
+        ready.push(i);
+    }
     let mut held: HashSet<String> = HashSet::new();
     let mut done = vec![false; ops.len()];
     let mut completed = Vec::new();
@@ -331,21 +340,18 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
             while tasks.join_next().await.is_some() {}
             break;
         }
-        // Start what can start: dependencies done, a free slot, no lock held by a running op.
-        ready.sort_by(|a, b| {
-            ops[*a]
-                .addr
-                .cmp(&ops[*b].addr)
-                .then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8)))
-        });
-        let mut i = 0;
-        while i < ready.len() && running < parallelism {
-            let idx = ready[i];
-            if lock_keys[idx].iter().any(|k| held.contains(k)) {
-                i += 1;
+        // Start what can start: dependencies done, a free slot, no lock held by a running op
+        // (an operation whose lock is held waits parked on it, not rescanned every time).
+        while running < parallelism
+            && let Some(idx) = ready.pop()
+        {
+            if done[idx] {
+                continue; // skipped or deferred while it waited
+            }
+            if let Some(key) = lock_keys[idx].iter().find(|k| held.contains(k.as_str())) {
+                ready.park(key, idx);
                 continue;
             }
-            ready.remove(i);
             held.extend(lock_keys[idx].iter().cloned());
             running += 1;
             let shared = shared.clone();
@@ -375,6 +381,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         };
         for k in &lock_keys[idx] {
             held.remove(k);
+            ready.release(k);
         }
         running_ops.remove(&idx);
         done[idx] = true;
@@ -392,7 +399,6 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
                         continue;
                     }
                     done[d] = true;
-                    ready.retain(|&r| r != d);
                     let reason = format!("waits for {}", ops[idx].addr);
                     observer.on_event(ApplyEvent::Deferred {
                         addr: ops[d].addr.clone(),
@@ -426,7 +432,6 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
                         continue;
                     }
                     done[d] = true;
-                    ready.retain(|&r| r != d);
                     observer.on_event(ApplyEvent::Skipped {
                         addr: ops[d].addr.clone(),
                         op: ops[d].kind,
@@ -478,6 +483,107 @@ async fn interrupt_changed(rx: &mut Option<InterruptReceiver>) {
             }
         }
         None => std::future::pending::<()>().await,
+    }
+}
+
+/// Expected duration of an operation whose provider gives none.
+const DEFAULT_EXPECTED: Duration = Duration::from_secs(10);
+
+/// What the walker expects an operation to take: the provider's figure, a small default, or
+/// next to nothing for the engine's own `terraform_data`.
+fn expected_duration(provider: &dyn Provider, op: &Op) -> Duration {
+    if crate::builtin::is_builtin(&op.addr.type_name) {
+        return Duration::from_millis(1);
+    }
+    provider
+        .expected_duration(&op.addr.type_name, op.kind)
+        .unwrap_or(DEFAULT_EXPECTED)
+}
+
+/// Each operation's critical level: its expected duration plus the longest chain of
+/// expected durations among the operations waiting for it (the priority of HLFET list
+/// scheduling). Linear in operations + dependencies; members of a cycle, which `schedule`
+/// never produces, keep their own duration.
+fn critical_levels(
+    deps: &[Vec<usize>],
+    dependents: &[Vec<usize>],
+    expected: &[Duration],
+) -> Vec<Duration> {
+    let mut level = expected.to_vec();
+    let mut unresolved: Vec<usize> = dependents.iter().map(Vec::len).collect();
+    let mut stack: Vec<usize> = (0..expected.len())
+        .filter(|&i| unresolved[i] == 0)
+        .collect();
+    while let Some(i) = stack.pop() {
+        let after = dependents[i].iter().map(|&d| level[d]).max();
+        level[i] = expected[i] + after.unwrap_or_default();
+        for &p in &deps[i] {
+            unresolved[p] -= 1;
+            if unresolved[p] == 0 {
+                stack.push(p);
+            }
+        }
+    }
+    level
+}
+
+/// Operations whose dependencies are done, best first: the highest critical level, then
+/// address order (so a run is deterministic). An operation whose lock key is held waits
+/// parked on that key and comes back when the key is released, so a large ready set is
+/// never rescanned or re-sorted: each start costs O(log n).
+struct ReadyQueue {
+    heap: std::collections::BinaryHeap<(Duration, std::cmp::Reverse<usize>, usize)>,
+    parked: HashMap<String, Vec<usize>>,
+    level: Vec<Duration>,
+    /// Position of each operation in address order.
+    rank: Vec<usize>,
+}
+
+impl ReadyQueue {
+    fn new(ops: &[Op], level: Vec<Duration>) -> Self {
+        let mut order: Vec<usize> = (0..ops.len()).collect();
+        order.sort_by(|a, b| {
+            ops[*a]
+                .addr
+                .cmp(&ops[*b].addr)
+                .then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8)))
+        });
+        let mut rank = vec![0; ops.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
+        ReadyQueue {
+            heap: std::collections::BinaryHeap::new(),
+            parked: HashMap::new(),
+            level,
+            rank,
+        }
+    }
+
+    fn push(&mut self, op: usize) {
+        self.heap
+            .push((self.level[op], std::cmp::Reverse(self.rank[op]), op));
+    }
+
+    fn pop(&mut self) -> Option<usize> {
+        self.heap.pop().map(|(_, _, op)| op)
+    }
+
+    /// `op` cannot start while `key` is held.
+    fn park(&mut self, key: &str, op: usize) {
+        self.parked.entry(key.to_string()).or_default().push(op);
+    }
+
+    /// `key` is free again: what waited for it competes again.
+    fn release(&mut self, key: &str) {
+        for op in self.parked.remove(key).unwrap_or_default() {
+            self.push(op);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.heap.clear();
+        self.parked.clear();
     }
 }
 

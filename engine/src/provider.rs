@@ -219,6 +219,14 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// How long one operation of this type typically takes in the cloud (an ExpressRoute
+    /// gateway create: about 45 minutes). Only a scheduling hint, never a timeout: when more
+    /// operations are ready than `--parallelism` allows, the walker starts those with the
+    /// longest remaining chain of expected durations first. `None`: unknown (a small default).
+    fn expected_duration(&self, _type_name: &str, _op: crate::apply::OpKind) -> Option<Duration> {
+        None
+    }
+
     /// Current attributes of an existing object, or `None` if it is gone.
     async fn read(
         &self,
@@ -329,6 +337,9 @@ impl Provider for ProviderSet {
     }
     fn lock_keys(&self, type_name: &str, value: &Value) -> Vec<String> {
         self.default.lock_keys(type_name, value)
+    }
+    fn expected_duration(&self, type_name: &str, op: crate::apply::OpKind) -> Option<Duration> {
+        self.default.expected_duration(type_name, op)
     }
     async fn read(
         &self,

@@ -23,6 +23,8 @@ struct FakeCloud {
     per_lock: Mutex<BTreeMap<String, usize>>,
     lock_violations: AtomicUsize,
     log: Mutex<Vec<String>>,
+    /// Operations in the order they started.
+    started: Mutex<Vec<String>>,
 }
 
 impl FakeCloud {
@@ -33,20 +35,27 @@ impl FakeCloud {
             .attr("fail", AttrSchema::optional(AttrType::Bool))
             .attr("id", AttrSchema::computed(AttrType::String));
         FakeCloud {
-            types: vec![ResourceType {
-                name: "fake_thing",
-                schema,
-                timeouts: Timeouts::minutes(1, 1, 1, 1),
-            }],
+            // `fake_vm` is the slow type (see `expected_duration`); it sorts after
+            // `fake_thing`, so address order alone would start it last.
+            types: ["fake_thing", "fake_vm"]
+                .into_iter()
+                .map(|name| ResourceType {
+                    name,
+                    schema: schema.clone(),
+                    timeouts: Timeouts::minutes(1, 1, 1, 1),
+                })
+                .collect(),
             running: AtomicUsize::new(0),
             max_running: AtomicUsize::new(0),
             per_lock: Mutex::new(BTreeMap::new()),
             lock_violations: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            started: Mutex::new(Vec::new()),
         }
     }
 
     async fn work(&self, what: String, lock: Option<String>) {
+        self.started.lock().unwrap().push(what.clone());
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
         if let Some(l) = &lock {
@@ -96,6 +105,9 @@ impl Provider for FakeCloud {
             .as_str()
             .map(|p| vec![p.to_string()])
             .unwrap_or_default()
+    }
+    fn expected_duration(&self, type_name: &str, _: apply::OpKind) -> Option<Duration> {
+        (type_name == "fake_vm").then(|| Duration::from_secs(3600))
     }
     async fn read(
         &self,
@@ -371,4 +383,76 @@ async fn abort_stops_waiting_and_leaves_running_operations_in_the_journal() {
         let saved = store.0.lock().unwrap().clone().unwrap();
         assert!(!saved.pending.is_empty());
     }
+}
+
+#[tokio::test]
+async fn the_longest_operation_starts_first_when_slots_are_scarce() {
+    // Four quick things and one slow VM, all ready at once, one slot: the VM (an hour,
+    // against the default for the others) starts first although it sorts last by address.
+    let hcl = format!(
+        "{}resource \"fake_vm\" \"big\" {{\n  name = \"big\"\n}}\n",
+        many(4, None)
+    );
+    let (cloud, outcome, _) = run(&hcl, 1, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(
+        *cloud.started.lock().unwrap(),
+        [
+            "create big",
+            "create t0",
+            "create t1",
+            "create t2",
+            "create t3"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_longest_remaining_chain_starts_first() {
+    // `z_head` is quick but the slow VM waits for it: its chain is the longest, so it goes
+    // first, then the VM; the independent quick ones follow in address order.
+    let hcl = r#"
+resource "fake_thing" "a" {
+  name = "a"
+}
+resource "fake_thing" "b" {
+  name = "b"
+}
+resource "fake_thing" "z_head" {
+  name = "z_head"
+}
+resource "fake_vm" "tail" {
+  name   = "tail"
+  parent = fake_thing.z_head.name
+}
+"#;
+    let (cloud, outcome, _) = run(hcl, 1, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(
+        *cloud.started.lock().unwrap(),
+        ["create z_head", "create tail", "create a", "create b"]
+    );
+}
+
+#[tokio::test]
+async fn a_locked_operation_waits_without_losing_its_turn() {
+    // Two slow VMs share a lock key, quick things do not: with two slots the first VM and a
+    // quick thing run; the second VM starts as soon as the lock is free, before the rest.
+    let mut hcl = many(3, None);
+    for v in ["vm1", "vm2"] {
+        hcl.push_str(&format!(
+            "resource \"fake_vm\" \"{v}\" {{\n  name   = \"{v}\"\n  parent = \"gw\"\n}}\n"
+        ));
+    }
+    let (cloud, outcome, _) = run(&hcl, 2, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(cloud.lock_violations.load(Ordering::SeqCst), 0);
+    let started = cloud.started.lock().unwrap().clone();
+    assert_eq!(started[..2], ["create vm1", "create t0"]);
+    let vm2 = started.iter().position(|s| s == "create vm2").unwrap();
+    assert!(
+        vm2 <= 3,
+        "vm2 starts when vm1 releases the lock: {started:?}"
+    );
+    assert_eq!(started.len(), 5);
 }

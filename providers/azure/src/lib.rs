@@ -469,6 +469,53 @@ impl Provider for AzureProvider {
         keys
     }
 
+    /// Azure's typical durations (reference: arm-api.md §8.1; the emulator simulates the
+    /// same table): a virtual network gateway takes ~45 minutes to create, a connection two.
+    fn expected_duration(
+        &self,
+        type_name: &str,
+        op: netform_engine::apply::OpKind,
+    ) -> Option<std::time::Duration> {
+        let delete = op == netform_engine::apply::OpKind::Delete;
+        let secs = match type_name {
+            "azurerm_resource_group" if delete => 45,
+            "azurerm_resource_group" => 1,
+            "azurerm_virtual_network" | "azurerm_subnet" | "azurerm_public_ip" => 10,
+            "azurerm_local_network_gateway"
+            | "azurerm_express_route_circuit"
+            | "azurerm_express_route_circuit_authorization" => {
+                if delete {
+                    10
+                } else {
+                    20
+                }
+            }
+            "azurerm_express_route_circuit_peering" => {
+                if delete {
+                    20
+                } else {
+                    30
+                }
+            }
+            "azurerm_virtual_network_gateway_connection" => {
+                if delete {
+                    60
+                } else {
+                    120
+                }
+            }
+            "azurerm_virtual_network_gateway" => {
+                if delete {
+                    20 * 60
+                } else {
+                    45 * 60
+                }
+            }
+            _ => return None,
+        };
+        Some(std::time::Duration::from_secs(secs))
+    }
+
     async fn read(&self, type_name: &str, prior: &Json) -> Result<Option<Json>, ProviderError> {
         let kind = self.kind(type_name)?;
         let timeout = self
