@@ -254,7 +254,7 @@ pub async fn state_cmd(
             let inst = state
                 .get(&addr)
                 .ok_or_else(|| format!("no instance {address} in the state"))?;
-            print!("{}", render_instance(&addr, &inst.attributes, provider));
+            print!("{}", render_instance(&addr, inst, provider));
             Ok(0)
         }
         StateCommand::Pull => {
@@ -475,18 +475,37 @@ fn move_instance(state: &mut State, from: &ResourceAddress, to: &ResourceAddress
     }
 }
 
-/// One instance as HCL-like text, sensitive attributes redacted.
+/// One instance as HCL-like text, sensitive attributes redacted: those the schema marks and
+/// those state records as sensitive (values that came from sensitive variables).
 pub fn render_instance(
     addr: &ResourceAddress,
-    attributes: &serde_json::Value,
+    instance: &netform_engine::state::InstanceState,
     provider: &dyn Provider,
 ) -> String {
     use netform_engine::render;
+    const HIDDEN: &str = "netform:sensitive-value:7f3c";
     let mut out = format!(
         "# {addr}:\nresource \"{}\" \"{}\" {{\n",
         addr.type_name, addr.name
     );
     let schema = provider.resource_type(&addr.type_name).map(|t| &t.schema);
+    let mut attributes = instance.attributes.clone();
+    for path in &instance.sensitive_attributes {
+        let steps = netform_engine::state::path_steps(path);
+        if let Some(slot) = steps
+            .iter()
+            .try_fold(&mut attributes, |v, step| match v {
+                serde_json::Value::Object(m) => m.get_mut(step.as_str()),
+                serde_json::Value::Array(a) => {
+                    step.parse::<usize>().ok().and_then(|i| a.get_mut(i))
+                }
+                _ => None,
+            })
+            .filter(|_| !steps.is_empty())
+        {
+            *slot = serde_json::Value::String(HIDDEN.into());
+        }
+    }
     if let Some(obj) = attributes.as_object() {
         let width = obj.keys().map(String::len).max().unwrap_or(0);
         for (k, v) in obj {
@@ -503,6 +522,7 @@ pub fn render_instance(
                 "(sensitive value)".to_string()
             } else {
                 render::fmt_value(&netform_engine::Value::from_json(v))
+                    .replace(&format!("\"{HIDDEN}\""), "(sensitive value)")
             };
             out.push_str(&format!("    {k:<width$} = {text}\n"));
         }

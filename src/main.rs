@@ -723,34 +723,13 @@ fn show(ctx: &Ctx) -> Result<u8, String> {
         return Ok(0);
     }
     let provider = offline_provider()?;
-    for r in &state.resources {
-        let Some(inst) = r.instances.first() else {
-            continue;
-        };
-        println!("# {}.{}:", r.type_name, r.name);
-        println!("resource \"{}\" \"{}\" {{", r.type_name, r.name);
-        let schema = provider.resource_type(&r.type_name).map(|t| &t.schema);
-        if let Some(obj) = inst.attributes.as_object() {
-            let width = obj.keys().map(String::len).max().unwrap_or(0);
-            for (k, v) in obj {
-                if v.is_null()
-                    || v.as_array().is_some_and(Vec::is_empty)
-                    || v.as_object().is_some_and(|m| m.is_empty())
-                {
-                    continue;
-                }
-                let sensitive = schema
-                    .and_then(|s| s.attributes.get(k.as_str()))
-                    .is_some_and(|a| a.sensitive);
-                let text = if sensitive {
-                    "(sensitive value)".to_string()
-                } else {
-                    render::fmt_value(&netform_engine::Value::from_json(v))
-                };
-                println!("    {k:<width$} = {text}");
-            }
+    for addr in state.addresses() {
+        if let Some(inst) = state.get(&addr) {
+            println!(
+                "{}",
+                cmd_state::render_instance(&addr, inst, provider.as_ref())
+            );
         }
-        println!("}}\n");
     }
     print_outputs(&state);
     Ok(0)

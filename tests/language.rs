@@ -646,6 +646,39 @@ output "owner_length" {
         apply.stdout
     );
     assert_eq!(p.state()["outputs"]["owner_length"]["value"], 17);
+    // State records what came from sensitive values, so reading state back never shows them.
+    let state = p.state();
+    let rg_state = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "rg")
+        .expect("rg")
+        .clone();
+    assert!(
+        rg_state["instances"][0]["sensitive_attributes"]
+            .as_array()
+            .expect("paths")
+            .contains(&serde_json::json!([{"type": "get_attr", "value": "tags"}])),
+        "{rg_state}"
+    );
+    for args in [
+        &["show"][..],
+        &["state", "show", "azurerm_resource_group.rg"],
+        &["state", "show", "terraform_data.copy"],
+    ] {
+        let out = p.run(&emu, args).ok();
+        assert!(
+            !leaks(&out.stdout) && !leaks(&out.stderr),
+            "{args:?}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("(sensitive value)"),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
 
     // An output that shows the local without saying so is refused, pointing at it.
     p.write("leak.tf", "output \"leak\" {\n  value = local.owner\n}\n");

@@ -197,6 +197,31 @@ struct Shared {
     wait_for_provider: Option<Duration>,
     gate_poll: Duration,
     interrupt: Option<InterruptReceiver>,
+    /// Attributes set from sensitive values (variables, through locals and modules), by static
+    /// address: recorded in state's `sensitive_attributes` so `show` never prints them.
+    config_sensitive: BTreeMap<ResourceAddress, Vec<crate::provider::AttrPath>>,
+}
+
+impl Shared {
+    /// State's `sensitive_attributes` for `addr`: the schema's and the configuration's.
+    fn sensitive_paths(
+        &self,
+        addr: &ResourceAddress,
+        schema: Option<&crate::schema::Schema>,
+    ) -> Vec<serde_json::Value> {
+        let mut paths = schema.map(|s| s.sensitive_paths()).unwrap_or_default();
+        let mut key = addr.resource();
+        for m in &mut key.module {
+            m.key = None;
+        }
+        for p in self.config_sensitive.get(&key).into_iter().flatten() {
+            let p = crate::state::state_path(p);
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+        paths
+    }
 }
 
 /// Completed operations reach the state file within this long. Journal intents (before a
@@ -226,6 +251,8 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
     } = inputs;
     let (state, forgot) = crate::removed::forget(plan, state);
     let (ops, deps) = schedule(plan);
+    let config_sensitive =
+        crate::sensitivity::Sensitivity::analyze(&config).resource_paths(&config);
     let shared = Arc::new(Shared {
         config,
         vars,
@@ -240,6 +267,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         wait_for_provider: options.wait_for_provider,
         gate_poll: options.gate_poll,
         interrupt: options.interrupt.clone(),
+        config_sensitive,
     });
     // Writes coalesced completions within FLUSH_INTERVAL while the walk runs.
     let flusher = {
@@ -924,7 +952,7 @@ async fn run_op(
                     });
                 }
                 let planned = response.planned;
-                let sensitive = rt.schema.sensitive_paths();
+                let sensitive = shared.sensitive_paths(addr, Some(&rt.schema));
                 let deps: Vec<String> = change
                     .dependencies
                     .iter()
@@ -1208,7 +1236,13 @@ fn run_builtin(
             .map(ToString::to_string)
             .collect();
         persist(shared, Some(addr), |s| {
-            s.set(addr, crate::builtin::PROVIDER, attrs, Vec::new(), deps)
+            s.set(
+                addr,
+                crate::builtin::PROVIDER,
+                attrs,
+                shared.sensitive_paths(addr, None),
+                deps,
+            )
         });
     }
     shared.observer.on_event(ApplyEvent::Completed {

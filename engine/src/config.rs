@@ -430,7 +430,9 @@ impl Config {
             }
             path.pop();
         }
-        reference.split_once('.').map(|(_, alias)| alias.to_string())
+        reference
+            .split_once('.')
+            .map(|(_, alias)| alias.to_string())
     }
 
     /// The `provider "NAME"` block without alias, if any.
@@ -884,17 +886,15 @@ fn load_body(
                 if !expect_labels(2, diags) {
                     continue;
                 }
-                let addr = ResourceAddress::new(labels[0], labels[1])
-                    .data()
-                    .in_module(
-                        module
-                            .iter()
-                            .map(|name| crate::addr::ModuleStep {
-                                name: name.clone(),
-                                key: None,
-                            })
-                            .collect(),
-                    );
+                let addr = ResourceAddress::new(labels[0], labels[1]).data().in_module(
+                    module
+                        .iter()
+                        .map(|name| crate::addr::ModuleStep {
+                            name: name.clone(),
+                            key: None,
+                        })
+                        .collect(),
+                );
                 if config.data.iter().any(|d| d.addr == addr) {
                     diags.push(
                         Diagnostic::error(format!("Duplicate data source \"{addr}\""))
@@ -1111,7 +1111,10 @@ fn provider_map(
     let Expression::Object(obj) = expr else {
         diags.push(
             Diagnostic::error("`providers` must be an object")
-                .label(span_of(file, expr), "write providers = { azurerm = azurerm.ALIAS }")
+                .label(
+                    span_of(file, expr),
+                    "write providers = { azurerm = azurerm.ALIAS }",
+                )
                 .code("netform::provider"),
         );
         return out;

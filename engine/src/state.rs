@@ -231,7 +231,13 @@ impl State {
     }
 
     fn position(&self, addr: &ResourceAddress) -> Result<usize, usize> {
-        let want = sort_key_of(addr);
+        let module = addr.module_path();
+        let want = (
+            module.as_str(),
+            u8::from(addr.mode == Mode::Data),
+            addr.type_name.as_str(),
+            addr.name.as_str(),
+        );
         self.resources.binary_search_by(|r| sort_key(r).cmp(&want))
     }
 
@@ -327,23 +333,15 @@ pub fn resource_address(r: &ResourceState) -> ResourceAddress {
     if r.mode == "data" { a.data() } else { a }
 }
 
-type SortKey = (String, u8, String, String);
+/// Borrowed, so the binary search of every lookup copies nothing.
+type SortKey<'a> = (&'a str, u8, &'a str, &'a str);
 
-fn sort_key(r: &ResourceState) -> SortKey {
+fn sort_key(r: &ResourceState) -> SortKey<'_> {
     (
-        r.module.clone().unwrap_or_default(),
+        r.module.as_deref().unwrap_or_default(),
         u8::from(r.mode == "data"),
-        r.type_name.clone(),
-        r.name.clone(),
-    )
-}
-
-fn sort_key_of(a: &ResourceAddress) -> SortKey {
-    (
-        a.module_path(),
-        u8::from(a.mode == Mode::Data),
-        a.type_name.clone(),
-        a.name.clone(),
+        &r.type_name,
+        &r.name,
     )
 }
 
@@ -382,6 +380,41 @@ pub trait StateStore: Send + Sync {
     fn describe(&self) -> String {
         "state".into()
     }
+}
+
+/// An attribute path (`["tags", "owner"]`, `["ip_configuration", "0", "name"]`) in the
+/// form state's `sensitive_attributes` uses (`[{"type": "get_attr", "value": "tags"}, ...]`);
+/// numeric steps are indexes.
+pub fn state_path(path: &[String]) -> serde_json::Value {
+    serde_json::Value::Array(
+        path.iter()
+            .map(|step| match step.parse::<u64>() {
+                Ok(i) => {
+                    serde_json::json!({"type": "index", "value": {"value": i, "type": "number"}})
+                }
+                Err(_) => serde_json::json!({"type": "get_attr", "value": step}),
+            })
+            .collect(),
+    )
+}
+
+/// The steps of a `sensitive_attributes` path (indexes as decimal strings, map keys as is).
+pub fn path_steps(path: &serde_json::Value) -> Vec<String> {
+    path.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|step| {
+            let v = &step["value"];
+            match step["type"].as_str()? {
+                "get_attr" => v.as_str().map(str::to_string),
+                _ => match &v["value"] {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                },
+            }
+        })
+        .collect()
 }
 
 /// Containers indented in state files: the document, resources, a resource, its instances,
