@@ -342,3 +342,60 @@ resource "azurerm_resource_group" "z" {{
         graph.stdout
     );
 }
+
+#[test]
+fn postconditions_are_checked_again_after_apply() {
+    // `ip_address` is known only after apply: the plan cannot judge the postcondition, the
+    // apply can. The object stays in state and what depends on it is skipped.
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-post"
+  location = "westeurope"
+}
+
+resource "azurerm_public_ip" "pip" {
+  name                = "pip-post"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+
+  lifecycle {
+    postcondition {
+      condition     = self.ip_address == "192.0.2.1"
+      error_message = "The firewall allows only 192.0.2.1."
+    }
+  }
+}
+
+resource "terraform_data" "allow" {
+  input = azurerm_public_ip.pip.ip_address
+}
+"#,
+    )]);
+    let plan = p.run(&emu, &["plan"]).ok();
+    assert!(plan.stdout.contains("3 to add"), "{}", plan.stdout);
+    let run = p.run(&emu, &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("The firewall allows only 192.0.2.1."),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:16"), "{}", run.stderr);
+    let state = p.state();
+    let names: Vec<&str> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(names.contains(&"pip"), "the object is kept: {names:?}");
+    assert!(
+        !names.contains(&"allow"),
+        "its dependent is skipped: {names:?}"
+    );
+}

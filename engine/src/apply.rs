@@ -1007,6 +1007,7 @@ async fn run_op(
                 match result {
                     Ok(attrs) => {
                         let id = attrs.get("id").and_then(|v| v.as_str()).map(str::to_string);
+                        let applied = Value::from_json(&attrs);
                         persist(shared, Some(addr), |s| {
                             s.set(addr, &provider_address, attrs, sensitive, deps);
                             s.clear_pending(addr);
@@ -1017,6 +1018,21 @@ async fn run_op(
                             elapsed: started.elapsed(),
                             id,
                         });
+                        // The object exists and stays in state; a failed postcondition stops
+                        // what depends on it, as in Terraform.
+                        let failed = {
+                            let values = shared.values.lock().unwrap_or_else(|p| p.into_inner());
+                            crate::plan::check_postconditions(
+                                &shared.config,
+                                addr,
+                                &shared.vars,
+                                &values,
+                                applied,
+                            )
+                        };
+                        if failed.iter().any(Diagnostic::is_error) {
+                            return Err(failed);
+                        }
                         return Ok(Done::Applied);
                     }
                     Err(e) => {

@@ -862,6 +862,37 @@ pub fn decode_config_at(
     decode_instance(config, &ctx, addr, count, each, schema, resources, diags)
 }
 
+/// The `postcondition`s of an applied instance, checked against what the cloud returned
+/// (`self`) and the final values of everything else: at plan time what they read may have
+/// been unknown, and Terraform checks them again after apply.
+pub fn check_postconditions(
+    config: &Config,
+    addr: &ResourceAddress,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    applied: Value,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let Some(rc) = config.resource(addr) else {
+        return diags;
+    };
+    if rc.lifecycle.postconditions.is_empty() {
+        return diags;
+    }
+    let Some(ctx) = ctx_of(config, &addr.module, vars, resources) else {
+        return diags;
+    };
+    let (count, each) = instance_binding(config, &ctx, addr, resources);
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    for rule in &rc.lifecycle.postconditions {
+        let mut scope = scope_in(config, &ctx, rule.file, resources, &declared)
+            .with_instance(count.clone(), each.clone());
+        scope.push_binding("self", applied.clone());
+        check_rule(addr, rule, "postcondition", &mut scope, &mut diags);
+    }
+    diags
+}
+
 #[allow(clippy::too_many_arguments)]
 fn decode_instance(
     config: &Config,
