@@ -480,7 +480,10 @@ impl Provider for AzureProvider {
         let secs = match type_name {
             "azurerm_resource_group" if delete => 45,
             "azurerm_resource_group" => 1,
-            "azurerm_virtual_network" | "azurerm_subnet" | "azurerm_public_ip" => 10,
+            "azurerm_virtual_network"
+            | "azurerm_subnet"
+            | "azurerm_public_ip"
+            | "azurerm_network_security_group" => 10,
             "azurerm_local_network_gateway"
             | "azurerm_express_route_circuit"
             | "azurerm_express_route_circuit_authorization" => {
