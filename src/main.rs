@@ -615,6 +615,15 @@ async fn apply_cmd(ctx: &Ctx, args: ApplyArgs, destroy: bool) -> Result<u8, Stri
         return Ok(1);
     }
     ctx.report(&outcome.errors, &project.config.sources);
+    if !destroy {
+        // `check` blocks again, now that every value is known (warnings only).
+        let checks = netform_engine::plan::check_assertions(
+            &project.config,
+            &project.vars,
+            &netform_engine::plan::state_values(&final_state),
+        );
+        ctx.report(&checks, &project.config.sources);
+    }
     cmd_state::report_retries(cloud.retry_count());
     if outcome.interrupted != apply::Interrupt::None {
         cmd_state::report_interrupted(

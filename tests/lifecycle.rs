@@ -399,3 +399,45 @@ resource "terraform_data" "allow" {
         "its dependent is skipped: {names:?}"
     );
 }
+
+#[test]
+fn check_blocks_are_judged_again_after_apply() {
+    // The public IP's address is unknown at plan, so the check cannot fail there; after apply
+    // it is known and the failed assertion is a warning, not an error.
+    let emu = Emulator::start();
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+resource "azurerm_resource_group" "rg" {
+  name     = "rg-check-apply"
+  location = "westeurope"
+}
+
+resource "azurerm_public_ip" "pip" {
+  name                = "pip-check"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+}
+
+check "allow_list" {
+  assert {
+    condition     = azurerm_public_ip.pip.ip_address == "192.0.2.1"
+    error_message = "The partner allow-list has only 192.0.2.1."
+  }
+}
+"#,
+    )]);
+    let plan = p.run(&emu, &["plan"]).ok();
+    assert!(!plan.stderr.contains("allow-list"), "{}", plan.stderr);
+    let apply = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(
+        apply.stderr.contains("Check block assertion failed")
+            && apply
+                .stderr
+                .contains("The partner allow-list has only 192.0.2.1."),
+        "{}",
+        apply.stderr
+    );
+}

@@ -862,6 +862,55 @@ pub fn decode_config_at(
     decode_instance(config, &ctx, addr, count, each, schema, resources, diags)
 }
 
+/// The assertions of `check` blocks against `values` (planned ones at plan time, the final
+/// ones after apply): failures are warnings, never errors; what is unknown yet is not judged.
+pub fn check_assertions(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    values: &HashMap<ResourceAddress, Value>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if config.checks.is_empty() {
+        return diags;
+    }
+    let declared = |a: &ResourceAddress| config.resource(a).is_some();
+    let root = root_ctx(config, vars, values, &mut Vec::new());
+    for check in &config.checks {
+        for rule in &check.asserts {
+            let mut scope = scope_in(config, &root, rule.file, values, &declared);
+            let failed = match eval(&rule.condition, &mut scope) {
+                Ok(Value::Bool(false)) => true,
+                Ok(_) => false,
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::warning(format!(
+                            "Check block assertion could not be evaluated: {}",
+                            e.message
+                        ))
+                        .label(e.span, format!("check \"{}\"", check.name)),
+                    );
+                    false
+                }
+            };
+            if failed {
+                let message = rule
+                    .error_message
+                    .as_ref()
+                    .and_then(|m| eval(m, &mut scope).ok())
+                    .and_then(|m| m.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "the assertion failed".into());
+                diags.push(
+                    Diagnostic::warning("Check block assertion failed")
+                        .detail(message.clone())
+                        .label(Some(rule.span.clone()), message)
+                        .code(format!("netform::check::{}", check.name)),
+                );
+            }
+        }
+    }
+    diags
+}
+
 /// The `postcondition`s of an applied instance, checked against what the cloud returned
 /// (`self`) and the final values of everything else: at plan time what they read may have
 /// been unknown, and Terraform checks them again after apply.
@@ -1179,41 +1228,7 @@ pub fn plan(
 
     // `check` blocks: failed assertions are warnings, never errors.
     if !options.destroy {
-        let declared = |a: &ResourceAddress| config.resource(a).is_some();
-        let root = root_ctx(config, vars, &planned_values, &mut Vec::new());
-        for check in &config.checks {
-            for rule in &check.asserts {
-                let mut scope = scope_in(config, &root, rule.file, &planned_values, &declared);
-                let failed = match eval(&rule.condition, &mut scope) {
-                    Ok(Value::Bool(false)) => true,
-                    Ok(_) => false,
-                    Err(e) => {
-                        diags.push(
-                            Diagnostic::warning(format!(
-                                "Check block assertion could not be evaluated: {}",
-                                e.message
-                            ))
-                            .label(e.span, format!("check \"{}\"", check.name)),
-                        );
-                        false
-                    }
-                };
-                if failed {
-                    let message = rule
-                        .error_message
-                        .as_ref()
-                        .and_then(|m| eval(m, &mut scope).ok())
-                        .and_then(|m| m.as_str().map(str::to_string))
-                        .unwrap_or_else(|| "the assertion failed".into());
-                    diags.push(
-                        Diagnostic::warning("Check block assertion failed")
-                            .detail(message.clone())
-                            .label(Some(rule.span.clone()), message)
-                            .code(format!("netform::check::{}", check.name)),
-                    );
-                }
-            }
-        }
+        diags.extend(check_assertions(config, vars, &planned_values));
     }
 
     // Module contexts are evaluated lazily, once per dependent: report each finding once.
