@@ -691,3 +691,39 @@ output "owner_length" {
     );
     assert!(run.stderr.contains("leak.tf:1"), "{}", run.stderr);
 }
+
+#[test]
+fn timestamp_passed_into_a_module_is_known_after_apply() {
+    let p = Project::from_files(&[(
+        "main.tf",
+        r#"
+module "stamped" {
+  source = "./modules/stamped"
+  at     = timestamp()
+}
+"#,
+    )]);
+    std::fs::create_dir_all(p.path().join("modules/stamped")).expect("mkdir");
+    p.write(
+        "modules/stamped/main.tf",
+        r#"
+variable "at" {
+  type = string
+}
+
+resource "terraform_data" "this" {
+  input = var.at
+}
+"#,
+    );
+    p.run_env(None, &["apply", "--auto-approve"], &[]).ok();
+    let state = p.state();
+    let input = state["resources"][0]["instances"][0]["attributes"]["input"].clone();
+    let text = input
+        .as_str()
+        .unwrap_or_else(|| panic!("a string: {input}"));
+    assert!(
+        text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T',
+        "RFC 3339: {text}"
+    );
+}

@@ -351,11 +351,22 @@ pub fn root_ctx(
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> ModuleCtx {
+    root_ctx_at(config, vars, resources, None, diags)
+}
+
+/// [`root_ctx`] when applying: module inputs and outputs see real `timestamp()`/`uuid()`.
+fn root_ctx_at(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    apply_time: Option<&crate::eval::ApplyTime>,
+    diags: &mut Vec<Diagnostic>,
+) -> ModuleCtx {
     let mut ctx = ModuleCtx {
         path: Vec::new(),
         vars: vars.clone(),
         extra: BTreeMap::new(),
-        apply_time: None,
+        apply_time: apply_time.cloned(),
     };
     if !config.modules.is_empty() {
         ctx.extra = child_values(config, &ctx, resources, diags);
@@ -537,10 +548,21 @@ pub fn module_instances(
     resources: &HashMap<ResourceAddress, Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ModuleCtx> {
+    module_instances_at(config, path, vars, resources, None, diags)
+}
+
+fn module_instances_at(
+    config: &Config,
+    path: &[String],
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    apply_time: Option<&crate::eval::ApplyTime>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ModuleCtx> {
     let Some((_, parent)) = path.split_last() else {
-        return vec![root_ctx(config, vars, resources, diags)];
+        return vec![root_ctx_at(config, vars, resources, apply_time, diags)];
     };
-    let parents = module_instances(config, parent, vars, resources, diags);
+    let parents = module_instances_at(config, parent, vars, resources, apply_time, diags);
     let mut out = Vec::new();
     for p in &parents {
         out.extend(child_instances(config, p, path, resources, diags));
@@ -603,7 +625,7 @@ fn child_instances(
             path,
             vars,
             extra: BTreeMap::new(),
-            apply_time: None,
+            apply_time: parent.apply_time.clone(),
         };
         ctx.extra = child_values(config, &ctx, resources, diags);
         add_data_values(config, &mut ctx);
@@ -669,8 +691,18 @@ fn ctx_of(
     vars: &BTreeMap<String, Value>,
     resources: &HashMap<ResourceAddress, Value>,
 ) -> Option<ModuleCtx> {
+    ctx_of_at(config, path, vars, resources, None)
+}
+
+fn ctx_of_at(
+    config: &Config,
+    path: &[ModuleStep],
+    vars: &BTreeMap<String, Value>,
+    resources: &HashMap<ResourceAddress, Value>,
+    apply_time: Option<&crate::eval::ApplyTime>,
+) -> Option<ModuleCtx> {
     let names: Vec<String> = path.iter().map(|s| s.name.clone()).collect();
-    module_instances(config, &names, vars, resources, &mut Vec::new())
+    module_instances_at(config, &names, vars, resources, apply_time, &mut Vec::new())
         .into_iter()
         .find(|c| c.path == path)
 }
@@ -856,8 +888,7 @@ pub fn decode_config_at(
     apply_time: Option<&crate::eval::ApplyTime>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Decoded> {
-    let mut ctx = ctx_of(config, &addr.module, vars, resources)?;
-    ctx.apply_time = apply_time.cloned();
+    let ctx = ctx_of_at(config, &addr.module, vars, resources, apply_time)?;
     let (count, each) = instance_binding(config, &ctx, addr, resources);
     decode_instance(config, &ctx, addr, count, each, schema, resources, diags)
 }
@@ -1407,8 +1438,7 @@ pub fn builtin_value(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Value> {
     let rc = config.resource(addr)?;
-    let mut ctx = ctx_of(config, &addr.module, vars, resources)?;
-    ctx.apply_time = apply_time.cloned();
+    let ctx = ctx_of_at(config, &addr.module, vars, resources, apply_time)?;
     let (count, each) = instance_binding(config, &ctx, addr, resources);
     builtin_config(config, rc, &ctx, count, each, resources, diags)
 }
