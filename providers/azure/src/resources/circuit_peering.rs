@@ -40,43 +40,32 @@ fn circuit_id(sub: &str, v: &Value) -> Option<String> {
     ))
 }
 
+/// The Microsoft peering settings, with `advertised_public_prefixes` as given.
+fn microsoft_peering_schema(prefixes: AttrSchema) -> Schema {
+    Schema::new()
+        .attr("advertised_public_prefixes", prefixes)
+        .attr("advertised_communities", AttrSchema::optional(list_str()))
+        .attr(
+            "customer_asn",
+            AttrSchema::optional(num_t()).default(Value::Number(0.0)),
+        )
+        .attr(
+            "routing_registry_name",
+            AttrSchema::optional(str_t())
+                .default("NONE")
+                .case_insensitive(),
+        )
+}
+
 impl Kind for CircuitPeering {
     fn name(&self) -> &'static str {
         "azurerm_express_route_circuit_peering"
     }
     fn resource_type(&self) -> ResourceType {
-        let ms_config = Schema::new()
-            .attr(
-                "advertised_public_prefixes",
-                AttrSchema::required(list_str()),
-            )
-            .attr("advertised_communities", AttrSchema::optional(list_str()))
-            .attr(
-                "customer_asn",
-                AttrSchema::optional(num_t()).default(Value::Number(0.0)),
-            )
-            .attr(
-                "routing_registry_name",
-                AttrSchema::optional(str_t())
-                    .default("NONE")
-                    .case_insensitive(),
-            );
-        let ipv6_ms = Schema::new()
-            .attr(
-                "advertised_public_prefixes",
-                AttrSchema::optional(list_str()),
-            )
-            .attr("advertised_communities", AttrSchema::optional(list_str()))
-            .attr(
-                "customer_asn",
-                AttrSchema::optional(num_t()).default(Value::Number(0.0)),
-            )
-            .attr(
-                "routing_registry_name",
-                AttrSchema::optional(str_t())
-                    .default("NONE")
-                    .case_insensitive(),
-            );
+        // `microsoft_peering_config` and the IPv6 block's `microsoft_peering` differ only in
+        // whether the advertised prefixes are required.
+        let ms_config = microsoft_peering_schema(AttrSchema::required(list_str()));
+        let ipv6_ms = microsoft_peering_schema(AttrSchema::optional(list_str()));
         let ipv6 = Schema::new()
             .attr("primary_peer_address_prefix", AttrSchema::required(str_t()))
             .attr(
