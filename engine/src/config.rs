@@ -1079,7 +1079,7 @@ pub struct ImportBlock {
 }
 
 /// `azurerm.ALIAS` (or `azurerm`) as a string, for `provider = ...` and module `providers`.
-fn provider_reference(expr: &Expression) -> Option<String> {
+pub(crate) fn provider_reference(expr: &Expression) -> Option<String> {
     use hcl_edit::expr::TraversalOperator;
     match expr {
         Expression::Variable(v) => Some(v.as_str().to_string()),

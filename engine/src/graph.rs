@@ -387,29 +387,19 @@ fn check_provider_ref(
     file: usize,
     diags: &mut Vec<Diagnostic>,
 ) {
-    use hcl_edit::expr::{Expression, TraversalOperator};
     let span = crate::config::span_of(file, expr);
-    let (name, alias) = match expr {
-        Expression::Variable(v) => (v.as_str().to_string(), None),
-        Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
-            (Expression::Variable(v), [op]) => match op.value() {
-                TraversalOperator::GetAttr(a) => {
-                    (v.as_str().to_string(), Some(a.as_str().to_string()))
-                }
-                _ => (String::new(), None),
-            },
-            _ => (String::new(), None),
-        },
-        _ => (String::new(), None),
-    };
-    if name.is_empty() {
+    let Some(reference) = crate::config::provider_reference(expr) else {
         diags.push(
             Diagnostic::error("Invalid `provider` reference")
                 .label(span, "expected azurerm or azurerm.ALIAS")
                 .code("netform::provider"),
         );
         return;
-    }
+    };
+    let (name, alias) = match reference.split_once('.') {
+        Some((n, a)) => (n.to_string(), Some(a.to_string())),
+        None => (reference, None),
+    };
     let Some(alias) = alias else { return };
     check_alias(config, &name, &alias, span, diags);
 }
