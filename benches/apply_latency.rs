@@ -264,7 +264,8 @@ struct Bounds {
     /// a time, so some start at the earliest after ceil(k/p) - 1 others on the same slot:
     /// min head + ceil(k/p)·L + min tail.
     waves: f64,
-    /// Operations sharing a lock key run one at a time: min head + their sum + min tail.
+    /// Operations sharing a lock key run one at a time: for the members that cannot start
+    /// before h (their head), h + their sum + their least tail, the largest over h.
     locks: f64,
     /// The waves bound, plus what must follow the last wave: at least r = k - p·(w-1) long
     /// operations end no earlier than head + w·L; each has a successor holding a lock key;
@@ -348,20 +349,86 @@ fn bounds(ops: &Ops, p: usize) -> Bounds {
             by_key.entry(key.as_str()).or_default().push(i);
         }
     }
-    for members in by_key.values() {
-        let h = min_of(&mut members.iter().map(|&i| head[i]));
-        let t = min_of(&mut members.iter().map(|&i| tail[i]));
-        let sum: f64 = members.iter().map(|&i| ops.dur[i]).sum();
-        b.locks = b.locks.max(h + sum + t);
+    // One machine with release dates: the members that cannot start before h still need
+    // h + their sum + the least tail among them, for every h.
+    for members in by_key.values_mut() {
+        members.sort_by(|&a, &b| head[b].total_cmp(&head[a]));
+        let (mut sum, mut t) = (0.0, f64::INFINITY);
+        for &i in members.iter() {
+            sum += ops.dur[i];
+            t = t.min(tail[i]);
+            b.locks = b.locks.max(head[i] + sum + t);
+        }
     }
     b
 }
 
+/// Scheduling policies the simulator replays: how the walker picks among ready operations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Policy {
+    /// Address order (the walker before critical-path scheduling).
+    Address,
+    /// Longest remaining chain of durations first, then address.
+    Critical,
+    /// Operations holding a lock key first (a key is a one-at-a-time resource: idling it
+    /// while work queues on it is capacity lost for good), then longest chain, then address.
+    LockFirst,
+    /// Short operations that hold a contended lock key, or lead to one, first; then longest
+    /// chain, then address.
+    Feeders,
+    /// The better of Critical and Feeders, simulated.
+    Best,
+}
+
+/// Keys whose operations are not one chain of direct dependencies: two of them can be
+/// ready at once and then queue.
+fn contended(ops: &Ops) -> Vec<bool> {
+    let (head, _) = ops.heads_tails();
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for i in 0..ops.len() {
+        for k in &ops.keys[i] {
+            by_key.entry(k.as_str()).or_default().push(i);
+        }
+    }
+    let mut out = vec![false; ops.len()];
+    for members in by_key.values_mut() {
+        members.sort_by(|&a, &b| head[a].total_cmp(&head[b]).then(a.cmp(&b)));
+        let chain = members.windows(2).all(|w| ops.deps[w[1]].contains(&w[0]));
+        if !chain {
+            for &m in members.iter() {
+                out[m] = true;
+            }
+        }
+    }
+    out
+}
+
+fn feeders(ops: &Ops) -> Vec<bool> {
+    let c = contended(ops);
+    let longest = ops.dur.iter().copied().fold(0.0, f64::max);
+    let mut feed = vec![false; ops.len()];
+    let mut stack: Vec<usize> = (0..ops.len()).filter(|&i| c[i]).collect();
+    while let Some(i) = stack.pop() {
+        if feed[i] {
+            continue;
+        }
+        feed[i] = true;
+        stack.extend(ops.deps[i].iter().copied());
+    }
+    (0..ops.len())
+        .map(|i| feed[i] && ops.dur[i] * 10.0 <= longest)
+        .collect()
+}
+
 /// The walker's list scheduling with exact durations and no overhead: at every completion,
-/// start ready operations best first while slots are free, skipping those whose lock key is
-/// held. `critical`: best = longest remaining chain then address (now); else address (before).
-fn simulate(ops: &Ops, p: usize, critical: bool) -> f64 {
+/// start ready operations best first (by `policy`) while slots are free, skipping those whose
+/// lock key is held.
+fn simulate(ops: &Ops, p: usize, policy: Policy) -> f64 {
+    if policy == Policy::Best {
+        return simulate(ops, p, Policy::Critical).min(simulate(ops, p, Policy::Feeders));
+    }
     let n = ops.len();
+    let feed = feeders(ops);
     let dependents = ops.dependents();
     let (_, tail) = ops.heads_tails();
     let mut rank: Vec<usize> = (0..n).collect();
@@ -370,7 +437,19 @@ fn simulate(ops: &Ops, p: usize, critical: bool) -> f64 {
     for (r, &i) in rank.iter().enumerate() {
         pos[i] = r;
     }
-    let level = |i: usize| if critical { ops.dur[i] + tail[i] } else { 0.0 };
+    let level = |i: usize| match policy {
+        Policy::Address => 0.0,
+        Policy::Critical => ops.dur[i] + tail[i],
+        Policy::Feeders => {
+            let boost = if feed[i] { 1e12 } else { 0.0 };
+            boost + ops.dur[i] + tail[i]
+        }
+        Policy::Best => unreachable!(),
+        Policy::LockFirst => {
+            let keyed = if ops.keys[i].is_empty() { 0.0 } else { 1e12 };
+            keyed + ops.dur[i] + tail[i]
+        }
+    };
     let mut waiting: Vec<usize> = ops.deps.iter().map(Vec::len).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut running: Vec<(f64, usize)> = Vec::new();
@@ -388,6 +467,9 @@ fn simulate(ops: &Ops, p: usize, critical: bool) -> f64 {
             }
             ready.remove(i);
             held.extend(ops.keys[op].iter().map(String::as_str));
+            if std::env::var_os("SIM_TRACE").is_some() {
+                eprintln!("{now:>7.0} start {} ({:.0})", ops.addr[op], ops.dur[op]);
+            }
             running.push((now + ops.dur[op], op));
         }
         let next = running.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
@@ -408,11 +490,72 @@ fn simulate(ops: &Ops, p: usize, critical: bool) -> f64 {
     now
 }
 
+/// Every policy on a grid of generated estates and parallelisms, simulated only (no
+/// emulator): the ratio of each policy's makespan to the tight bound.
+fn simulate_grid(examples: &[(&str, String)]) {
+    let policies = [Policy::Critical, Policy::Feeders, Policy::Best];
+    let policies: Vec<Policy> = match std::env::var("SIM_POLICY").ok().as_deref() {
+        Some("address") => vec![Policy::Address],
+        Some("critical") => vec![Policy::Critical],
+        Some("lock-first") => vec![Policy::LockFirst],
+        _ => policies.to_vec(),
+    };
+    println!(
+        "simulated makespan / tight bound (exact durations, no overhead)\n{:>28} {:>3} {:>9} {:>8} {:>8} {:>8}",
+        "estate", "p", "tight s", "critical", "feeders", "best"
+    );
+    let mut worst = [1.0f64; 3];
+    let mut cases: Vec<(String, String)> = examples
+        .iter()
+        .map(|(n, h)| (n.to_string(), h.clone()))
+        .collect();
+    for v in [5usize, 10, 15, 20, 25, 30, 40, 50] {
+        for c in [1usize, 2, 4] {
+            cases.push((format!("{v} VNets, {c} circuits"), estate::generate(v, c)));
+        }
+    }
+    let only = std::env::var("SIM_CASE").ok();
+    if std::env::var_os("SIM_KEYS").is_some() {
+        let ops = ops_of(&estate::generate(2, 1));
+        for i in 0..ops.len() {
+            eprintln!("{} {:?} deps {:?}", ops.addr[i], ops.keys[i], ops.deps[i]);
+        }
+    }
+    for (name, hcl) in &cases {
+        if only.as_ref().is_some_and(|o| !name.starts_with(o.as_str())) {
+            continue;
+        }
+        let ops = ops_of(hcl);
+        for p in [2usize, 5, 10, 20] {
+            if std::env::var("SIM_P").is_ok_and(|x| x != p.to_string()) {
+                continue;
+            }
+            let tight = bounds(&ops, p).tight();
+            let mut r: Vec<f64> = policies
+                .iter()
+                .map(|&pol| simulate(&ops, p, pol) / tight)
+                .collect();
+            r.resize(3, 0.0);
+            for (w, x) in worst.iter_mut().zip(&r) {
+                *w = w.max(*x);
+            }
+            println!(
+                "{name:>28} {p:>3} {tight:>9.0} {:>8.3} {:>8.3} {:>8.3}",
+                r[0], r[1], r[2]
+            );
+        }
+    }
+    println!(
+        "{:>28} {:>3} {:>9} {:>8.3} {:>8.3} {:>8.3}",
+        "worst", "", "", worst[0], worst[1], worst[2]
+    );
+}
+
 fn apply_case(name: &str, hcl: &str, scale: f64, p: usize) {
     let ops = ops_of(hcl);
     let b = bounds(&ops, p);
-    let before = simulate(&ops, p, false) / scale;
-    let after = simulate(&ops, p, true) / scale;
+    let before = simulate(&ops, p, Policy::Critical) / scale;
+    let after = simulate(&ops, p, Policy::Best) / scale;
     let emu = Emulator::start(&["--time-scale", &scale.to_string(), "--auto-provision", "0"]);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("main.tf"), hcl).expect("write");
@@ -598,6 +741,21 @@ fn main() {
     let scale = if quick { 600.0 } else { 60.0 };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    if args.iter().any(|a| a == "--simulate") {
+        let er = format!(
+            "{}\n{}",
+            read("expressroute/main.tf"),
+            read("expressroute/variables.tf")
+        );
+        simulate_grid(&[
+            ("expressroute", er),
+            (
+                "expressroute-vpn-failover",
+                read("expressroute-vpn-failover/main.tf"),
+            ),
+        ]);
+        return;
+    }
     if apply {
         let er = format!(
             "{}\n{}",

@@ -5,7 +5,7 @@
 //! sharing a provider lock key (connections on one gateway…) never overlap. State is
 //! persisted after every operation that completes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -321,17 +321,29 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         })
         .collect();
 
-    // When more operations are ready than may run, the longest remaining chain of expected
-    // durations goes first (critical-path list scheduling), ties in address order.
+    // When more operations are ready than may run, `schedule` decides which goes first:
+    // critical path, or short feeders of contended lock keys first, whichever finishes
+    // sooner when the walk is replayed with the expected durations; ties in address order.
     let expected: Vec<Duration> = ops
         .iter()
         .map(|op| expected_duration(provider.as_ref(), op))
         .collect();
-    let mut ready = ReadyQueue::new(&ops, critical_levels(&deps, &dependents, &expected));
+    let (key_ids, key_count) = intern_keys(&lock_keys);
+    let rank = address_ranks(&ops);
+    let walk = crate::schedule::Walk {
+        deps: &deps,
+        dependents: &dependents,
+        expected: &expected,
+        keys: &key_ids,
+        key_count,
+        rank: &rank,
+    };
+    let parallelism = options.parallelism.max(1);
+    let (priority, _) = crate::schedule::priorities(&walk, parallelism);
+    let mut ready = crate::schedule::ReadyQueue::new(&walk, priority);
     for i in (0..ops.len()).filter(|&i| waiting[i] == 0) {
         ready.push(i);
     }
-    let mut held: HashSet<String> = HashSet::new();
     let mut done = vec![false; ops.len()];
     let mut completed = Vec::new();
     let mut errors = Vec::new();
@@ -339,7 +351,6 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
     let mut deferred = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     let mut running = 0usize;
-    let parallelism = options.parallelism.max(1);
 
     loop {
         let level = interrupt.as_ref().map(|r| *r.borrow()).unwrap_or_default();
@@ -370,17 +381,10 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         }
         // Start what can start: dependencies done, a free slot, no lock held by a running op
         // (an operation whose lock is held waits parked on it, not rescanned every time).
+        // (Skipped or deferred operations that were already queued are dropped here.)
         while running < parallelism
-            && let Some(idx) = ready.pop()
+            && let Some(idx) = ready.start(|i| done[i])
         {
-            if done[idx] {
-                continue; // skipped or deferred while it waited
-            }
-            if let Some(key) = lock_keys[idx].iter().find(|k| held.contains(k.as_str())) {
-                ready.park(key, idx);
-                continue;
-            }
-            held.extend(lock_keys[idx].iter().cloned());
             running += 1;
             let shared = shared.clone();
             let change = plan.changes[ops[idx].change].clone();
@@ -407,10 +411,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
                 continue;
             }
         };
-        for k in &lock_keys[idx] {
-            held.remove(k);
-            ready.release(k);
-        }
+        ready.finish(idx);
         running_ops.remove(&idx);
         done[idx] = true;
         match result {
@@ -528,91 +529,37 @@ fn expected_duration(provider: &dyn Provider, op: &Op) -> Duration {
         .unwrap_or(DEFAULT_EXPECTED)
 }
 
-/// Each operation's critical level: its expected duration plus the longest chain of
-/// expected durations among the operations waiting for it (the priority of HLFET list
-/// scheduling). Linear in operations + dependencies; members of a cycle, which `schedule`
-/// never produces, keep their own duration.
-fn critical_levels(
-    deps: &[Vec<usize>],
-    dependents: &[Vec<usize>],
-    expected: &[Duration],
-) -> Vec<Duration> {
-    let mut level = expected.to_vec();
-    let mut unresolved: Vec<usize> = dependents.iter().map(Vec::len).collect();
-    let mut stack: Vec<usize> = (0..expected.len())
-        .filter(|&i| unresolved[i] == 0)
+/// Lock keys as small integers (first seen, first numbered), and how many there are.
+fn intern_keys(keys: &[Vec<String>]) -> (Vec<Vec<usize>>, usize) {
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let interned = keys
+        .iter()
+        .map(|ks| {
+            ks.iter()
+                .map(|k| {
+                    let next = ids.len();
+                    *ids.entry(k.as_str()).or_insert(next)
+                })
+                .collect()
+        })
         .collect();
-    while let Some(i) = stack.pop() {
-        let after = dependents[i].iter().map(|&d| level[d]).max();
-        level[i] = expected[i] + after.unwrap_or_default();
-        for &p in &deps[i] {
-            unresolved[p] -= 1;
-            if unresolved[p] == 0 {
-                stack.push(p);
-            }
-        }
-    }
-    level
+    (interned, ids.len())
 }
 
-/// Operations whose dependencies are done, best first: the highest critical level, then
-/// address order (so a run is deterministic). An operation whose lock key is held waits
-/// parked on that key and comes back when the key is released, so a large ready set is
-/// never rescanned or re-sorted: each start costs O(log n).
-struct ReadyQueue {
-    heap: std::collections::BinaryHeap<(Duration, std::cmp::Reverse<usize>, usize)>,
-    parked: HashMap<String, Vec<usize>>,
-    level: Vec<Duration>,
-    /// Position of each operation in address order.
-    rank: Vec<usize>,
-}
-
-impl ReadyQueue {
-    fn new(ops: &[Op], level: Vec<Duration>) -> Self {
-        let mut order: Vec<usize> = (0..ops.len()).collect();
-        order.sort_by(|a, b| {
-            ops[*a]
-                .addr
-                .cmp(&ops[*b].addr)
-                .then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8)))
-        });
-        let mut rank = vec![0; ops.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i] = r;
-        }
-        ReadyQueue {
-            heap: std::collections::BinaryHeap::new(),
-            parked: HashMap::new(),
-            level,
-            rank,
-        }
+/// Position of each operation in address order (then kind): the walker's tie-break.
+fn address_ranks(ops: &[Op]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by(|a, b| {
+        ops[*a]
+            .addr
+            .cmp(&ops[*b].addr)
+            .then((ops[*a].kind as u8).cmp(&(ops[*b].kind as u8)))
+    });
+    let mut rank = vec![0; ops.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
     }
-
-    fn push(&mut self, op: usize) {
-        self.heap
-            .push((self.level[op], std::cmp::Reverse(self.rank[op]), op));
-    }
-
-    fn pop(&mut self) -> Option<usize> {
-        self.heap.pop().map(|(_, _, op)| op)
-    }
-
-    /// `op` cannot start while `key` is held.
-    fn park(&mut self, key: &str, op: usize) {
-        self.parked.entry(key.to_string()).or_default().push(op);
-    }
-
-    /// `key` is free again: what waited for it competes again.
-    fn release(&mut self, key: &str) {
-        for op in self.parked.remove(key).unwrap_or_default() {
-            self.push(op);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.heap.clear();
-        self.parked.clear();
-    }
+    rank
 }
 
 /// Evaluate outputs against `state` and record them in it.

@@ -35,6 +35,7 @@ pub mod removed;
 pub mod render;
 pub mod render_json;
 pub mod render_markdown;
+pub mod schedule;
 pub mod state;
 pub mod targeting;
 pub mod timeouts;

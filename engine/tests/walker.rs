@@ -456,3 +456,30 @@ async fn a_locked_operation_waits_without_losing_its_turn() {
     );
     assert_eq!(started.len(), 5);
 }
+
+#[tokio::test]
+async fn short_feeders_of_a_contended_lock_start_before_long_operations() {
+    // Four slow gateways and two slots; each gateway's connection queues on one circuit's
+    // lock, and the circuit must exist first. Critical path would start two gateways and
+    // leave the circuit and all four connections for the end; the walker replays both rules
+    // with the expected durations and feeds the circuit first.
+    let mut hcl = String::from(
+        "resource \"fake_thing\" \"circuit\" {\n  name   = \"circuit\"\n  parent = \"erc\"\n}\n",
+    );
+    for i in 0..4 {
+        hcl.push_str(&format!(
+            "resource \"fake_vm\" \"gw{i}\" {{\n  name = \"gw{i}\"\n}}\n\
+             resource \"fake_thing\" \"conn{i}\" {{\n  name       = \"conn{i}\"\n  parent     = \"erc\"\n  depends_on = [fake_vm.gw{i}, fake_thing.circuit]\n}}\n"
+        ));
+    }
+    let (cloud, outcome, _) = run(&hcl, 2, State::new("l".into())).await;
+    assert!(outcome.succeeded());
+    assert_eq!(cloud.lock_violations.load(Ordering::SeqCst), 0);
+    let started = cloud.started.lock().unwrap().clone();
+    assert_eq!(
+        started[..2],
+        ["create circuit", "create gw0"],
+        "{started:?}"
+    );
+    assert_eq!(started.len(), 9);
+}
