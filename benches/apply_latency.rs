@@ -3,8 +3,9 @@
 //! existing objects, with the emulator answering instantly or after a fixed latency.
 //!
 //! `cargo bench --bench apply_latency` (`-- --quick` for a shorter run, `-- --apply-only` or
-//! `-- --refresh-only` for one half). `NETFORM_BENCH_BIN=/path/to/netform` measures another
-//! build of the binary (e.g. the one before a change).
+//! `-- --refresh-only` for one half, `-- --simulate` for the policy grid alone: no emulator,
+//! seconds). `NETFORM_BENCH_BIN=/path/to/netform` measures another build of the binary (e.g.
+//! the one before a change).
 //!
 //! Bounds, all for the same `--parallelism p` (each op's duration is the emulator's, scaled):
 //! - *stated*: max(longest chain of durations, total work / p), the issue's bound;
@@ -13,8 +14,9 @@
 //!   wall time and the stated bound is the scheduler's to win.
 //!
 //! Besides measuring, each estate is also *simulated* with exact durations and no overhead
-//! under two policies, address order (the walker before) and critical path first (now), so
-//! the measured wall time can be split into policy and overhead.
+//! under two policies, critical path first (the walker before) and the better of critical
+//! path and feeders first (now, see `engine::schedule`), so the measured wall time can be
+//! split into policy and overhead.
 
 #[path = "support/estate.rs"]
 mod estate;
@@ -364,19 +366,18 @@ fn bounds(ops: &Ops, p: usize) -> Bounds {
 }
 
 /// Scheduling policies the simulator replays: how the walker picks among ready operations.
+/// (Address order, the walker before critical path, and "anything holding a lock key
+/// first" were tried too: the second changes nothing, as nearly every azurerm operation
+/// holds some key.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Policy {
-    /// Address order (the walker before critical-path scheduling).
-    Address,
     /// Longest remaining chain of durations first, then address.
     Critical,
-    /// Operations holding a lock key first (a key is a one-at-a-time resource: idling it
-    /// while work queues on it is capacity lost for good), then longest chain, then address.
-    LockFirst,
     /// Short operations that hold a contended lock key, or lead to one, first; then longest
     /// chain, then address.
     Feeders,
-    /// The better of Critical and Feeders, simulated.
+    /// The better of Critical and Feeders, simulated: what the walker does
+    /// (`engine::schedule`, reimplemented here so the bench does not trust it).
     Best,
 }
 
@@ -438,17 +439,12 @@ fn simulate(ops: &Ops, p: usize, policy: Policy) -> f64 {
         pos[i] = r;
     }
     let level = |i: usize| match policy {
-        Policy::Address => 0.0,
         Policy::Critical => ops.dur[i] + tail[i],
         Policy::Feeders => {
             let boost = if feed[i] { 1e12 } else { 0.0 };
             boost + ops.dur[i] + tail[i]
         }
         Policy::Best => unreachable!(),
-        Policy::LockFirst => {
-            let keyed = if ops.keys[i].is_empty() { 0.0 } else { 1e12 };
-            keyed + ops.dur[i] + tail[i]
-        }
     };
     let mut waiting: Vec<usize> = ops.deps.iter().map(Vec::len).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
@@ -467,9 +463,6 @@ fn simulate(ops: &Ops, p: usize, policy: Policy) -> f64 {
             }
             ready.remove(i);
             held.extend(ops.keys[op].iter().map(String::as_str));
-            if std::env::var_os("SIM_TRACE").is_some() {
-                eprintln!("{now:>7.0} start {} ({:.0})", ops.addr[op], ops.dur[op]);
-            }
             running.push((now + ops.dur[op], op));
         }
         let next = running.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
@@ -494,12 +487,6 @@ fn simulate(ops: &Ops, p: usize, policy: Policy) -> f64 {
 /// emulator): the ratio of each policy's makespan to the tight bound.
 fn simulate_grid(examples: &[(&str, String)]) {
     let policies = [Policy::Critical, Policy::Feeders, Policy::Best];
-    let policies: Vec<Policy> = match std::env::var("SIM_POLICY").ok().as_deref() {
-        Some("address") => vec![Policy::Address],
-        Some("critical") => vec![Policy::Critical],
-        Some("lock-first") => vec![Policy::LockFirst],
-        _ => policies.to_vec(),
-    };
     println!(
         "simulated makespan / tight bound (exact durations, no overhead)\n{:>28} {:>3} {:>9} {:>8} {:>8} {:>8}",
         "estate", "p", "tight s", "critical", "feeders", "best"
@@ -514,28 +501,14 @@ fn simulate_grid(examples: &[(&str, String)]) {
             cases.push((format!("{v} VNets, {c} circuits"), estate::generate(v, c)));
         }
     }
-    let only = std::env::var("SIM_CASE").ok();
-    if std::env::var_os("SIM_KEYS").is_some() {
-        let ops = ops_of(&estate::generate(2, 1));
-        for i in 0..ops.len() {
-            eprintln!("{} {:?} deps {:?}", ops.addr[i], ops.keys[i], ops.deps[i]);
-        }
-    }
     for (name, hcl) in &cases {
-        if only.as_ref().is_some_and(|o| !name.starts_with(o.as_str())) {
-            continue;
-        }
         let ops = ops_of(hcl);
         for p in [2usize, 5, 10, 20] {
-            if std::env::var("SIM_P").is_ok_and(|x| x != p.to_string()) {
-                continue;
-            }
             let tight = bounds(&ops, p).tight();
-            let mut r: Vec<f64> = policies
+            let r: Vec<f64> = policies
                 .iter()
                 .map(|&pol| simulate(&ops, p, pol) / tight)
                 .collect();
-            r.resize(3, 0.0);
             for (w, x) in worst.iter_mut().zip(&r) {
                 *w = w.max(*x);
             }
@@ -774,8 +747,8 @@ fn main() {
             "work/p",
             "stated",
             "tight",
-            "sim old",
-            "sim new",
+            "sim cp",
+            "sim now",
             "wall",
             "/stated",
             "/tight"

@@ -53,9 +53,10 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
         }
         (J::Object(x), J::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter()
-                .all(|k| same(x.get(k).unwrap_or(&J::Null), y.get(k).unwrap_or(&J::Null)))
+            x.iter().all(|(k, v)| same(v, y.get(k).unwrap_or(&J::Null)))
+                && y.iter()
+                    .filter(|(k, _)| !x.contains_key(*k))
+                    .all(|(_, v)| same(&J::Null, v))
         }
         _ => a == b,
     }
@@ -89,5 +90,14 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert_eq!((d[0].addr.clone(), d[0].action), (a, Action::Update));
         assert_eq!((d[1].addr.clone(), d[1].action), (c, Action::Delete));
+    }
+
+    #[test]
+    fn a_key_only_one_side_has_counts_unless_it_is_null() {
+        use serde_json::json;
+        assert!(same(&json!({"a": null, "b": 1}), &json!({"b": 1.0})));
+        assert!(same(&json!({"b": 1}), &json!({"b": 1, "c": null})));
+        assert!(!same(&json!({"b": 1}), &json!({"b": 1, "c": "x"})));
+        assert!(!same(&json!({"b": 1, "c": []}), &json!({"b": 1})));
     }
 }

@@ -215,10 +215,13 @@ fn same_origin(url: &str, endpoint: &str) -> bool {
 
 /// The path part of a URL, for error messages (never the query string).
 fn display_path(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => u.path().to_string(),
-        Err(_) => url.split('?').next().unwrap_or("").to_string(),
-    }
+    // Plain string work: parsing the URL cost a tenth of a whole GET.
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    };
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    path[..end].to_string()
 }
 
 /// The ARM HTTP client.
@@ -832,6 +835,17 @@ fn short_error(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn display_path_is_the_path_without_the_query() {
+        use super::display_path;
+        assert_eq!(
+            display_path("https://management.azure.com/subscriptions/s/x?api-version=1"),
+            "/subscriptions/s/x"
+        );
+        assert_eq!(display_path("http://127.0.0.1:8080"), "/");
+        assert_eq!(display_path("/a/b?c"), "/a/b");
+    }
+
     use super::*;
 
     #[test]

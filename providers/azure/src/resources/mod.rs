@@ -309,7 +309,12 @@ pub(crate) fn reconcile(schema: &Schema, state: &mut Json, keep: &Json) {
     let Json::Object(map) = state else { return };
     for (name, attr) in &schema.attributes {
         let kept = keep.get(*name).unwrap_or(&Json::Null);
-        let entry = map.entry(name.to_string()).or_insert(Json::Null);
+        if !map.contains_key(*name) {
+            map.insert(name.to_string(), Json::Null);
+        }
+        let Some(entry) = map.get_mut(*name) else {
+            continue;
+        };
         if attr.case_insensitive
             && let (Some(a), Some(b)) = (entry.as_str(), kept.as_str())
             && norm(a) == norm(b)
@@ -347,14 +352,16 @@ pub(crate) fn reconcile(schema: &Schema, state: &mut Json, keep: &Json) {
         }
     }
     for (name, block) in &schema.blocks {
-        let kept_items: Vec<Json> = keep
+        let kept_items: &[Json] = keep
             .get(*name)
             .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let entry = map
-            .entry(name.to_string())
-            .or_insert(Json::Array(Vec::new()));
+            .map_or(&[], Vec::as_slice);
+        if !map.contains_key(*name) {
+            map.insert(name.to_string(), Json::Array(Vec::new()));
+        }
+        let Some(entry) = map.get_mut(*name) else {
+            continue;
+        };
         if entry.is_null() {
             *entry = Json::Array(Vec::new());
         }
