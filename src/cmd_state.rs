@@ -40,7 +40,7 @@ pub fn open_store(dir: &Path) -> Result<Arc<dyn StateStore>, String> {
     match backend {
         None => Ok(Arc::new(LocalStateStore::new(dir))),
         Some(b) if b.type_name == "local" => Ok(Arc::new(match b.string("path") {
-            Some(p) => LocalStateStore { path: dir.join(p) },
+            Some(p) => LocalStateStore::at(dir.join(p)),
             None => LocalStateStore::new(dir),
         })),
         Some(b) => netform_backends::open(&b, &crate::cloud::env_lookup),

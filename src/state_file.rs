@@ -1,22 +1,74 @@
-//! The local state file: atomic writes (temp file, fsync, rename), the previous version kept
-//! as `.backup`, mode 0600 because state holds secrets; the lock is a file next to it,
-//! created atomically (it appears complete or not at all, and only one creator wins).
+//! The local state file: atomic writes (temp file, fsync, rename), the version before this
+//! run kept as `.backup`, mode 0600 because state holds secrets; the lock is a file next to
+//! it, created atomically (it appears complete or not at all, and only one creator wins).
+//!
+//! Journal intents go to `<state>.journal` (one JSON line each, appended and fsynced) instead
+//! of a rewrite of the whole state: rewriting a 10,000-resource state before every request
+//! made apply quadratic. `load` reads them back into `pending`; the next full `save` holds
+//! them (the walker's state in memory has them) and empties the journal.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use netform_engine::state::{LockInfo, State, StateError, StateStore};
+use netform_engine::state::{LockInfo, PendingOp, State, StateError, StateStore};
 
 pub struct LocalStateStore {
     pub path: PathBuf,
+    /// Set once this run's first save has copied the previous file to `.backup`: later
+    /// saves of the same run leave the backup alone (copying it before every write doubled
+    /// the I/O of an apply, and a backup of the run's own intermediate states is no use).
+    backed_up: std::sync::atomic::AtomicBool,
 }
 
 impl LocalStateStore {
     pub fn new(dir: &Path) -> Self {
+        Self::at(dir.join("netform.tfstate"))
+    }
+
+    pub fn at(path: PathBuf) -> Self {
         LocalStateStore {
-            path: dir.join("netform.tfstate"),
+            path,
+            backed_up: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".journal");
+        PathBuf::from(p)
+    }
+
+    /// Intents appended since the last full save. A torn last line (the process died while
+    /// appending it) was never acknowledged, so its request was never sent: it is skipped.
+    fn read_journal(&self) -> Result<Vec<PendingOp>, StateError> {
+        let path = self.journal_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StateError::Store(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut ops = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            match serde_json::from_str::<PendingOp>(line) {
+                Ok(op) => ops.push(op),
+                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+                Err(e) => {
+                    return Err(StateError::Corrupt(format!(
+                        "{} line {}: {e}",
+                        path.display(),
+                        i + 1
+                    )));
+                }
+            }
+        }
+        Ok(ops)
     }
 
     fn backup_path(&self) -> PathBuf {
@@ -92,12 +144,18 @@ impl LocalStateStore {
 impl StateStore for LocalStateStore {
     fn load(&self) -> Result<Option<State>, StateError> {
         match fs::read_to_string(&self.path) {
-            Ok(text) => State::from_json(&text).map(Some).map_err(|e| match e {
-                StateError::Corrupt(msg) => {
-                    StateError::Corrupt(format!("{}: {msg}", self.path.display()))
+            Ok(text) => {
+                let mut state = State::from_json(&text).map_err(|e| match e {
+                    StateError::Corrupt(msg) => {
+                        StateError::Corrupt(format!("{}: {msg}", self.path.display()))
+                    }
+                    other => other,
+                })?;
+                for op in self.read_journal()? {
+                    state.add_pending(op);
                 }
-                other => other,
-            }),
+                Ok(Some(state))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StateError::Store(format!(
                 "cannot read {}: {e}",
@@ -107,12 +165,49 @@ impl StateStore for LocalStateStore {
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
+        use std::sync::atomic::Ordering;
+        let backup = self.backup_path();
+        let first = !self.backed_up.load(Ordering::SeqCst);
         write_atomically(
             &self.path,
             state.to_json().as_bytes(),
-            Some(&self.backup_path()),
+            first.then_some(backup.as_path()),
         )
-        .map_err(|e| StateError::Store(format!("cannot write {}: {e}", self.path.display())))
+        .map_err(|e| StateError::Store(format!("cannot write {}: {e}", self.path.display())))?;
+        self.backed_up.store(true, Ordering::SeqCst);
+        // The state just written holds every intent still pending.
+        match fs::remove_file(self.journal_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StateError::Store(format!(
+                "cannot remove {}: {e}",
+                self.journal_path().display()
+            ))),
+        }
+    }
+
+    fn append_pending(&self, op: &PendingOp) -> Result<bool, StateError> {
+        // Before the first save there is no file to hold the journal's place (and no lineage
+        // to find it by): the caller writes the whole, still small, state instead.
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        let path = self.journal_path();
+        let err =
+            |e: std::io::Error| StateError::Store(format!("cannot write {}: {e}", path.display()));
+        let mut line = serde_json::to_string(op).map_err(|e| StateError::Store(e.to_string()))?;
+        line.push('\n');
+        let mut opts = fs::OpenOptions::new();
+        opts.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&path).map_err(err)?;
+        f.write_all(line.as_bytes()).map_err(err)?;
+        f.sync_data().map_err(err)?;
+        Ok(true)
     }
 
     fn lock(&self, info: &LockInfo) -> Result<String, StateError> {
@@ -283,5 +378,50 @@ mod tests {
         write_atomically(&path, b"x", None).unwrap();
         assert!(!stale.exists());
         assert!(other.exists());
+    }
+
+    fn intent(address: &str) -> PendingOp {
+        serde_json::from_value(serde_json::json!({
+            "address": address,
+            "operation": "create",
+            "id": format!("/x/{address}"),
+            "provider": "registry.terraform.io/hashicorp/azurerm",
+            "attributes": {},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn intents_are_appended_read_back_and_cleared_by_the_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStateStore::new(dir.path());
+        // No state file yet: the caller must write the whole state.
+        assert!(!store.append_pending(&intent("a.b")).unwrap());
+        let state = State::new("l".into());
+        store.save(&state).unwrap();
+        assert!(store.append_pending(&intent("a.b")).unwrap());
+        assert!(store.append_pending(&intent("c.d")).unwrap());
+        let loaded = store.load().unwrap().unwrap();
+        let got: Vec<&str> = loaded.pending.iter().map(|p| p.address.as_str()).collect();
+        assert_eq!(got, ["a.b", "c.d"]);
+        assert_eq!(fs::read_to_string(&store.path).unwrap(), state.to_json());
+        store.save(&loaded).unwrap();
+        assert!(!store.journal_path().exists());
+        assert_eq!(store.load().unwrap().unwrap().pending.len(), 2);
+    }
+
+    #[test]
+    fn the_backup_is_the_state_before_this_run() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("netform.tfstate"),
+            State::new("old".into()).to_json(),
+        )
+        .unwrap();
+        let store = LocalStateStore::new(dir.path());
+        store.save(&State::new("one".into())).unwrap();
+        store.save(&State::new("two".into())).unwrap();
+        let backup = fs::read_to_string(dir.path().join("netform.tfstate.backup")).unwrap();
+        assert!(backup.contains("\"old\""), "{backup}");
     }
 }

@@ -110,6 +110,59 @@ fn an_interrupted_create_that_went_through_is_adopted_not_recreated() {
 }
 
 #[test]
+fn an_intent_left_in_the_journal_file_is_adopted_and_the_file_emptied() {
+    // During apply, intents are appended to netform.tfstate.journal (one line each) rather
+    // than rewriting the whole state before every request. As if killed after the PUT went
+    // out but before the next full write: the intent is only in the journal file.
+    let emu = Emulator::start();
+    let p = Project::from_files(&[("main.tf", NETWORK)]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let before = lower_sorted(emu.resources());
+    let mut state = p.state();
+    journal_instead(&mut state, "azurerm_virtual_network.vnet", "create");
+    let intent = state["pending"][0].clone();
+    state.as_object_mut().expect("object").remove("pending");
+    write_state(&p, &state);
+    // A complete line, then a torn one (the process died while appending it: never sent).
+    p.write(
+        "netform.tfstate.journal",
+        &format!("{intent}\n{{\"address\": \"azurerm_subn"),
+    );
+
+    let plan = p.run(&emu, &["plan"]).ok();
+    assert!(
+        plan.stdout.contains("azurerm_virtual_network.vnet: exists"),
+        "{}",
+        plan.stdout
+    );
+    let run = p.run(&emu, &["apply", "--auto-approve"]).ok();
+    assert!(run.stdout.contains("0 added"), "{}", run.stdout);
+    let state = p.state();
+    assert!(state.get("pending").is_none(), "journal cleared: {state}");
+    assert!(!p.path().join("netform.tfstate.journal").exists());
+    assert_eq!(instance_ids(&state), before);
+    assert_eq!(lower_sorted(emu.resources()), before, "no new object");
+}
+
+#[test]
+fn a_journal_line_that_does_not_parse_is_refused_and_left_alone() {
+    let emu = Emulator::start();
+    let p = Project::from_files(&[("main.tf", NETWORK)]);
+    p.run(&emu, &["apply", "--auto-approve"]).ok();
+    let state = p.read("netform.tfstate");
+    p.write("netform.tfstate.journal", "not json\n{}\n");
+    let run = p.run(&emu, &["plan"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("netform.tfstate.journal"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.read("netform.tfstate"), state);
+    assert_eq!(p.read("netform.tfstate.journal"), "not json\n{}\n");
+}
+
+#[test]
 fn an_interrupted_create_that_never_reached_azure_is_planned_again() {
     let emu = Emulator::start();
     let p = Project::from_files(&[("main.tf", NETWORK)]);

@@ -190,9 +190,11 @@ struct Shared {
     /// What expressions see of every resource, kept in step with `state` one resource at a
     /// time (rebuilding it from the whole state for every operation made applies quadratic).
     values: Mutex<HashMap<ResourceAddress, Value>>,
-    /// Completed changes not yet written; the flusher writes them within `FLUSH_INTERVAL`.
+    /// Changes not yet written (completions, journalled intents); the flusher writes them
+    /// when `write_due`.
     dirty: std::sync::atomic::AtomicBool,
-    last_write: Mutex<Instant>,
+    /// When the last write finished and how long it took.
+    last_write: Mutex<(Instant, Duration)>,
     heartbeat: Duration,
     wait_for_provider: Option<Duration>,
     gate_poll: Duration,
@@ -224,8 +226,9 @@ impl Shared {
     }
 }
 
-/// Completed operations reach the state file within this long. Journal intents (before a
-/// request is sent) are always written at once.
+/// Completed operations reach the state file within this long (longer only when a write
+/// takes more than a fifth of it, see `write_due`). Journal intents are durable before their
+/// request is sent: appended to the store's journal, or the whole state written at once.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What an apply works with besides the plan: the configuration (re-evaluated per resource
@@ -262,7 +265,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         values: Mutex::new(state_values(&state)),
         state: Mutex::new(state),
         dirty: std::sync::atomic::AtomicBool::new(forgot),
-        last_write: Mutex::new(Instant::now()),
+        last_write: Mutex::new((Instant::now(), Duration::ZERO)),
         heartbeat: options.heartbeat,
         wait_for_provider: options.wait_for_provider,
         gate_poll: options.gate_poll,
@@ -275,7 +278,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(FLUSH_INTERVAL).await;
-                flush(&shared);
+                flush(&shared, true);
             }
         })
     };
@@ -475,7 +478,7 @@ pub async fn apply(plan: &Plan, inputs: ApplyInputs, options: &ApplyOptions) -> 
 
     flusher.abort();
     let _ = flusher.await;
-    flush(&shared);
+    flush(&shared, false);
     // Outputs from the final state.
     let mut state = match Arc::try_unwrap(shared) {
         Ok(s) => s.state.into_inner().unwrap_or_else(|p| p.into_inner()),
@@ -993,8 +996,27 @@ async fn run_op(
 }
 
 /// Record an intent in the journal and persist it before the request is sent.
+/// Record an intent durably before its request is sent: appended to the store's journal
+/// where it has one (one small write, so an apply stays linear however large the state),
+/// else the whole state is written at once.
 fn journal(shared: &Shared, op: PendingOp) {
-    persist_now(shared, |s| s.add_pending(op));
+    // Under the state lock, so a concurrent full save (which empties the store's journal)
+    // either includes this intent or comes after its append.
+    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+    state.add_pending(op.clone());
+    state.serial += 1;
+    match shared.store.append_pending(&op) {
+        Ok(true) => shared
+            .dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst),
+        Ok(false) => write_state(shared, &state),
+        Err(e) => {
+            shared.observer.on_event(ApplyEvent::StatePersistFailed {
+                error: e.to_string(),
+            });
+            write_state(shared, &state);
+        }
+    }
 }
 
 /// After a failed operation: a request the cloud refused outright changed nothing, so its
@@ -1293,12 +1315,7 @@ fn persist(shared: &Shared, addr: Option<&ResourceAddress>, change: impl FnOnce(
             None => values.remove(&resource),
         };
     }
-    let due = shared
-        .last_write
-        .lock()
-        .map(|t| t.elapsed() >= FLUSH_INTERVAL)
-        .unwrap_or(true);
-    if due {
+    if write_due(shared) {
         write_state(shared, &state);
     } else {
         shared
@@ -1307,13 +1324,16 @@ fn persist(shared: &Shared, addr: Option<&ResourceAddress>, change: impl FnOnce(
     }
 }
 
-/// Change the state and write it before returning: for journal intents, which must be on disk
-/// before the request they describe is sent.
-fn persist_now(shared: &Shared, change: impl FnOnce(&mut State)) {
-    let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    change(&mut state);
-    state.serial += 1;
-    write_state(shared, &state);
+/// Whether a coalesced write may go now: `FLUSH_INTERVAL` after the last one, or four times
+/// as long as the last one took, whichever is later. Writing a large state costs time in
+/// proportion to its size; spacing the writes by their cost keeps them under a fifth of the
+/// apply's time, so the total stays linear in the number of operations.
+fn write_due(shared: &Shared) -> bool {
+    shared
+        .last_write
+        .lock()
+        .map(|w| w.0.elapsed() >= FLUSH_INTERVAL.max(w.1 * 4))
+        .unwrap_or(true)
 }
 
 /// Write `state` (held locked by the caller); a failed write is reported, the in-memory state kept.
@@ -1321,19 +1341,21 @@ fn write_state(shared: &Shared, state: &State) {
     shared
         .dirty
         .store(false, std::sync::atomic::Ordering::SeqCst);
+    let started = Instant::now();
     if let Err(e) = shared.store.save(state) {
         shared.observer.on_event(ApplyEvent::StatePersistFailed {
             error: e.to_string(),
         });
     }
-    if let Ok(mut t) = shared.last_write.lock() {
-        *t = Instant::now();
+    if let Ok(mut w) = shared.last_write.lock() {
+        *w = (Instant::now(), started.elapsed());
     }
 }
 
-/// Write pending completed changes, if any.
-fn flush(shared: &Shared) {
-    if shared.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+/// Write pending changes, if any (`only_if_due`: and if the interval has passed).
+fn flush(shared: &Shared, only_if_due: bool) {
+    if shared.dirty.load(std::sync::atomic::Ordering::SeqCst) && (!only_if_due || write_due(shared))
+    {
         let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         write_state(shared, &state);
     }

@@ -354,6 +354,15 @@ pub trait StateStore: Send + Sync {
     fn load(&self) -> Result<Option<State>, StateError>;
     fn save(&self, state: &State) -> Result<(), StateError>;
 
+    /// Make one journal intent durable without rewriting the whole state: the caller's state
+    /// in memory holds it too, and its next `save` writes it with everything else. A store
+    /// that can (the local file: an append-only `.journal` beside it) returns `Ok(true)` and
+    /// gives appended intents back from `load` until a `save` has written them; `Ok(false)`
+    /// (the default) tells the caller to `save` the whole state instead.
+    fn append_pending(&self, _op: &PendingOp) -> Result<bool, StateError> {
+        Ok(false)
+    }
+
     /// Take the lock, recording `info`; returns the lock id (`info.id` unless the store
     /// assigns its own, like a blob lease). Fails fast with `StateError::Locked` when held.
     /// The default is for stores nobody else can see (in memory): always granted.
