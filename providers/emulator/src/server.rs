@@ -993,7 +993,7 @@ impl H<'_> {
                     }
                 }
                 let resp = self.accepted(&op);
-                self.store.operations.insert(op.id.clone(), op);
+                self.store.add_operation(op);
                 self.mutated = true;
                 Ok(resp)
             }
@@ -1376,7 +1376,7 @@ impl H<'_> {
         );
         set_header(resp.headers_mut(), "retry-after", &self.retry_after(&op));
         set_header(resp.headers_mut(), "x-ms-request-id", &op.id);
-        self.store.operations.insert(op_id, op);
+        self.store.add_operation(op);
         self.mutated = true;
         Ok(resp)
     }
@@ -1452,7 +1452,7 @@ impl H<'_> {
             }
         }
         let resp = self.accepted(&op);
-        self.store.operations.insert(op.id.clone(), op);
+        self.store.add_operation(op);
         self.mutated = true;
         Ok(resp)
     }
@@ -1531,7 +1531,7 @@ impl H<'_> {
                 );
                 set_header(resp.headers_mut(), "retry-after", &self.retry_after(&op));
                 set_header(resp.headers_mut(), "x-ms-request-id", &op.id);
-                self.store.operations.insert(op.id.clone(), op);
+                self.store.add_operation(op);
                 self.mutated = true;
                 Ok(resp)
             }

@@ -128,10 +128,22 @@ impl Op {
 pub struct Store {
     pub version: u32,
     pub resources: BTreeMap<String, Res>,
+    /// Every operation, finished ones kept for a day. Add with [`Store::add_operation`],
+    /// which keeps `running` in step.
     pub operations: BTreeMap<String, Op>,
     pub next_seq: u64,
     pub next_ip: u32,
     pub next_stag: u32,
+    /// Ids of the operations not applied yet, so a request looks at what is in flight, not
+    /// at every operation of the last day (scanning those on each request made a large
+    /// apply quadratic). Rebuilt from `operations` after loading.
+    #[serde(skip)]
+    running: std::collections::BTreeSet<String>,
+    #[serde(skip)]
+    indexed: bool,
+    /// When finished operations were last pruned (`settle` prunes at most once a minute).
+    #[serde(skip)]
+    pruned_at: Option<u64>,
 }
 
 impl Default for Store {
@@ -143,9 +155,15 @@ impl Default for Store {
             next_seq: 1,
             next_ip: 1,
             next_stag: 1,
+            running: Default::default(),
+            indexed: true,
+            pruned_at: None,
         }
     }
 }
+
+/// How often `settle` prunes operations past their retention.
+const PRUNE_EVERY_MS: u64 = 60 * 1000;
 
 /// Completed operations are kept this long after they finish (so late pollers still get an answer).
 const OP_RETENTION_MS: u64 = 24 * 3600 * 1000;
@@ -231,10 +249,12 @@ impl Store {
     /// Apply every operation whose time has come, and the simulated connectivity provider.
     /// Returns true if anything changed.
     pub fn settle(&mut self, now: u64, auto_provision_after: Option<Duration>) -> bool {
+        self.index();
         let mut changed = false;
         let mut due: Vec<(u64, String)> = self
-            .operations
-            .values()
+            .running
+            .iter()
+            .filter_map(|id| self.operations.get(id))
             .filter(|o| !o.applied && o.done_at(now))
             .map(|o| (o.end_ms(), o.id.clone()))
             .collect();
@@ -294,13 +314,20 @@ impl Store {
             if let Some(o) = self.operations.get_mut(&op_id) {
                 o.applied = true;
             }
+            self.running.remove(&op_id);
             changed = true;
         }
-        let before = self.operations.len();
-        self.operations
-            .retain(|_, o| !(o.applied && o.end_ms().saturating_add(OP_RETENTION_MS) < now));
-        if self.operations.len() != before {
-            changed = true;
+        if self
+            .pruned_at
+            .is_none_or(|t| now.saturating_sub(t) >= PRUNE_EVERY_MS)
+        {
+            self.pruned_at = Some(now);
+            let before = self.operations.len();
+            self.operations
+                .retain(|_, o| !(o.applied && o.end_ms().saturating_add(OP_RETENTION_MS) < now));
+            if self.operations.len() != before {
+                changed = true;
+            }
         }
         if let Some(delay) = auto_provision_after {
             let d = delay.as_millis() as u64;
@@ -336,7 +363,40 @@ impl Store {
 
     /// Operations still running (not applied) at `now`, after settle.
     pub fn in_flight(&self) -> impl Iterator<Item = &Op> {
-        self.operations.values().filter(|o| !o.applied)
+        // Before the first settle of a loaded store the index is empty: scan then.
+        let indexed = self.indexed;
+        let all = (!indexed).then(|| self.operations.values().filter(|o| !o.applied));
+        let running = indexed.then(|| {
+            self.running
+                .iter()
+                .filter_map(|id| self.operations.get(id))
+                .filter(|o| !o.applied)
+        });
+        all.into_iter()
+            .flatten()
+            .chain(running.into_iter().flatten())
+    }
+
+    /// Record a new operation (in flight until `settle` applies it).
+    pub fn add_operation(&mut self, op: Op) {
+        self.index();
+        if !op.applied {
+            self.running.insert(op.id.clone());
+        }
+        self.operations.insert(op.id.clone(), op);
+    }
+
+    /// Build `running` from `operations` once after loading.
+    fn index(&mut self) {
+        if !self.indexed {
+            self.running = self
+                .operations
+                .values()
+                .filter(|o| !o.applied)
+                .map(|o| o.id.clone())
+                .collect();
+            self.indexed = true;
+        }
     }
 
     pub fn find_circuit_by_service_key(&self, service_key: &str) -> Option<String> {
