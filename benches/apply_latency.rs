@@ -3,8 +3,8 @@
 //! existing objects, with the emulator answering instantly or after a fixed latency.
 //!
 //! `cargo bench --bench apply_latency` (`-- --quick` for a shorter run, `-- --apply-only` or
-//! `-- --refresh-only` for one half, `-- --simulate` for the policy grid alone: no emulator,
-//! seconds). `NETFORM_BENCH_BIN=/path/to/netform` measures another build of the binary (e.g.
+//! `-- --refresh-only` or `-- --scale-only` for one part, `-- --simulate` for the policy
+//! grid alone: no emulator, seconds). `NETFORM_BENCH_BIN=/path/to/netform` measures another build of the binary (e.g.
 //! the one before a change).
 //!
 //! Bounds, all for the same `--parallelism p` (each op's duration is the emulator's, scaled):
@@ -706,11 +706,47 @@ fn refresh_case(n: usize, latencies_ms: &[u64]) {
     }
 }
 
+/// Apply of `n` public IPs (and their resource group) on the instant emulator: no cloud
+/// latency, so what remains is netform's own cost per operation, state persistence above
+/// all. Linear means the time per object stays flat as `n` grows.
+fn scale_case(n: usize, p: usize) {
+    let emu = Emulator::start(&["--time-scale", "0"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hcl = String::from(
+        "resource \"azurerm_resource_group\" \"rg\" {\n  name     = \"scale-rg\"\n  location = \"westeurope\"\n}\n",
+    );
+    for i in 1..n {
+        hcl.push_str(&format!(
+            "\nresource \"azurerm_public_ip\" \"p{i}\" {{\n  name                = \"pip-{i}\"\n  location            = \"westeurope\"\n  resource_group_name = azurerm_resource_group.rg.name\n  allocation_method   = \"Static\"\n}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("main.tf"), &hcl).expect("write");
+    let e0 = emu.cpu();
+    let (wall, cpu) = run(
+        dir.path(),
+        &emu.1,
+        &["apply", "--auto-approve", "--parallelism", &p.to_string()],
+    );
+    let state = std::fs::metadata(dir.path().join("netform.tfstate"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "{n:>7} {p:>4} {wall:>9.2} {:>11.0} {:>11.2} {:>12.2} {:>9.1}",
+        wall * 1e6 / n as f64,
+        cpu,
+        emu.cpu() - e0,
+        state as f64 / 1e6
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let apply = !args.iter().any(|a| a == "--refresh-only");
-    let refresh = !args.iter().any(|a| a == "--apply-only");
+    let only = |flag: &str| args.iter().any(|a| a == flag);
+    let any_only = only("--apply-only") || only("--refresh-only") || only("--scale-only");
+    let apply = !any_only || only("--apply-only");
+    let refresh = !any_only || only("--refresh-only");
+    let scale_run = !any_only || only("--scale-only");
     let scale = if quick { 600.0 } else { 60.0 };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
@@ -773,5 +809,22 @@ fn main() {
             if quick { 200 } else { 1000 },
             if quick { &[0, 10] } else { &[0, 5, 20] },
         );
+    }
+    if scale_run {
+        println!(
+            "\napply of N public IPs on the instant emulator: netform's own cost per object, state writes included"
+        );
+        println!(
+            "{:>7} {:>4} {:>9} {:>11} {:>11} {:>12} {:>9}",
+            "objects", "p", "wall s", "us/object", "netform CPU", "emulator CPU", "state MB"
+        );
+        let sizes: &[usize] = if quick {
+            &[1000, 3000]
+        } else {
+            &[1000, 3000, 10000]
+        };
+        for &n in sizes {
+            scale_case(n, 10);
+        }
     }
 }

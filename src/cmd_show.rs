@@ -164,7 +164,6 @@ pub async fn make_plan(
         &project.config,
         &project.vars,
         mode,
-        provider.name(),
     )))
 }
 
@@ -194,6 +193,11 @@ pub async fn plan(
     else {
         return Ok(None);
     };
+    let saved = saved.with_configuration_from(
+        &project.config,
+        provider.name(),
+        args.json || args.out.is_some(),
+    );
     if args.json {
         print!("{}", render_json::render(&saved, provider.as_ref()));
     } else {
