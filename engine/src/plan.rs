@@ -140,7 +140,10 @@ pub async fn refresh(
     let mut refreshed = state.clone();
     let mut diags = Vec::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
+    // What to refresh, and the listable collections (provider configuration, type, scope)
+    // that hold enough of it to be listed instead of read one by one.
+    let mut objects: Vec<(ResourceAddress, Option<String>, serde_json::Value)> = Vec::new();
+    let mut scopes: BTreeMap<(Option<String>, String, String), Vec<usize>> = BTreeMap::new();
     for addr in state.addresses() {
         let Some(inst) = state.get(&addr) else {
             continue;
@@ -148,28 +151,85 @@ pub async fn refresh(
         if addr.mode == crate::addr::Mode::Data || crate::builtin::is_builtin(&addr.type_name) {
             continue;
         }
-        let attrs = inst.attributes.clone();
         let alias = state.provider_alias(&addr);
+        if let Some(scope) = provider
+            .for_alias(alias.as_deref())
+            .list_scope(&addr.type_name, &inst.attributes)
+        {
+            scopes
+                .entry((alias.clone(), addr.type_name.clone(), scope))
+                .or_default()
+                .push(objects.len());
+        }
+        objects.push((addr, alias, inst.attributes.clone()));
+    }
+    let mut results: Vec<
+        Option<Result<Option<serde_json::Value>, crate::provider::ProviderError>>,
+    > = (0..objects.len()).map(|_| None).collect();
+
+    // Listings first: one request per page for a whole collection. What a listing does not
+    // show (or a listing that fails) is read by id below.
+    let mut tasks = tokio::task::JoinSet::new();
+    for ((alias, type_name, scope), members) in scopes {
+        if members.len() < LIST_AT_LEAST {
+            continue;
+        }
+        let priors: Vec<serde_json::Value> =
+            members.iter().map(|&i| objects[i].2.clone()).collect();
+        let provider = provider.clone();
+        let sem = sem.clone();
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let listed = provider
+                .for_alias(alias.as_deref())
+                .read_listed(&type_name, &scope, &priors)
+                .await;
+            (members, listed)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((members, Ok(found))) if found.len() == members.len() => {
+                for (i, f) in members.into_iter().zip(found) {
+                    results[i] = f.map(|attrs| Ok(Some(attrs)));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => diags.push(Diagnostic::error(format!("refresh task failed: {e}"))),
+        }
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (addr, alias, attrs)) in objects.iter().enumerate() {
+        if results[i].is_some() {
+            continue;
+        }
+        let (type_name, alias, attrs) = (addr.type_name.clone(), alias.clone(), attrs.clone());
         let provider = provider.clone();
         let sem = sem.clone();
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let result = provider
                 .for_alias(alias.as_deref())
-                .read(&addr.type_name, &attrs)
+                .read(&type_name, &attrs)
                 .await;
-            (addr, result)
+            (i, result)
         });
     }
-    let mut results = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(r) => results.push(r),
+            Ok((i, r)) => results[i] = Some(r),
             Err(e) => diags.push(Diagnostic::error(format!("refresh task failed: {e}"))),
         }
     }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    for (addr, result) in results {
+    // In address order, so diagnostics come out deterministically.
+    let mut done: Vec<_> = objects
+        .into_iter()
+        .zip(results)
+        .filter_map(|((addr, _, _), r)| Some((addr, r?)))
+        .collect();
+    done.sort_by(|a, b| a.0.cmp(&b.0));
+    for (addr, result) in done {
         match result {
             Ok(Some(attrs)) => {
                 let deps = refreshed
@@ -193,6 +253,10 @@ pub async fn refresh(
     }
     (refreshed, diags)
 }
+
+/// Objects of one type in one collection that refresh lists instead of reading one by one:
+/// below this, a listing may fetch more unmanaged objects than it saves requests.
+const LIST_AT_LEAST: usize = 8;
 
 struct PlanWorld {
     prior: HashMap<String, serde_json::Value>,

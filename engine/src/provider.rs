@@ -234,6 +234,30 @@ pub trait Provider: Send + Sync {
         prior: &serde_json::Value,
     ) -> Result<Option<serde_json::Value>, ProviderError>;
 
+    /// The collection an object can be listed in for refresh (for ARM: its id without the
+    /// last segment), or `None` when it is read one by one. Objects of one type in one scope
+    /// are refreshed with [`Provider::read_listed`] when there are enough of them.
+    fn list_scope(&self, _type_name: &str, _prior: &serde_json::Value) -> Option<String> {
+        None
+    }
+
+    /// Refresh many objects with one listing of `scope` (a request per page instead of one
+    /// per object). Returns, for each of `priors`, its current attributes as `read` would
+    /// give them, or `None` where the listing does not show it: the engine then reads that
+    /// one by id, so only a `read` ever decides that an object is gone. Any error: the
+    /// engine reads them all one by one.
+    async fn read_listed(
+        &self,
+        type_name: &str,
+        _scope: &str,
+        _priors: &[serde_json::Value],
+    ) -> Result<Vec<Option<serde_json::Value>>, ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            format!("{type_name} cannot be listed"),
+        ))
+    }
+
     async fn create(
         &self,
         type_name: &str,
@@ -347,6 +371,17 @@ impl Provider for ProviderSet {
         prior: &serde_json::Value,
     ) -> Result<Option<serde_json::Value>, ProviderError> {
         self.default.read(type_name, prior).await
+    }
+    fn list_scope(&self, type_name: &str, prior: &serde_json::Value) -> Option<String> {
+        self.default.list_scope(type_name, prior)
+    }
+    async fn read_listed(
+        &self,
+        type_name: &str,
+        scope: &str,
+        priors: &[serde_json::Value],
+    ) -> Result<Vec<Option<serde_json::Value>>, ProviderError> {
+        self.default.read_listed(type_name, scope, priors).await
     }
     async fn create(
         &self,

@@ -224,6 +224,9 @@ fn display_path(url: &str) -> String {
     path[..end].to_string()
 }
 
+/// A listing that pages on longer than this is refused rather than followed forever.
+const MAX_LIST_PAGES: usize = 10_000;
+
 /// The ARM HTTP client.
 pub struct ArmClient {
     http: reqwest::Client,
@@ -433,6 +436,48 @@ impl ArmClient {
                 &resp.body,
             )),
         }
+    }
+
+    /// Every item of a collection (`{"value": [...], "nextLink": ...}`), following `nextLink`
+    /// page by page. A collection whose parent is gone (404) is empty.
+    pub async fn list(
+        &self,
+        path: &str,
+        api_version: &str,
+        deadline: &Deadline,
+        ctx: &OpContext,
+    ) -> Result<Vec<Json>, ProviderError> {
+        let mut url = self.url(path, api_version);
+        let mut out = Vec::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let resp = self.send(Method::GET, &url, None, deadline, ctx).await?;
+            match resp.status.as_u16() {
+                200..=299 => {}
+                404 => return Ok(out),
+                _ => {
+                    return Err(error_from_response(
+                        &Method::GET,
+                        path,
+                        resp.status,
+                        &resp.body,
+                    ));
+                }
+            }
+            let Json::Object(mut page) = resp.body else {
+                return Ok(out);
+            };
+            if let Some(Json::Array(items)) = page.remove("value") {
+                out.extend(items);
+            }
+            match page.get("nextLink").and_then(Json::as_str) {
+                Some(next) if !next.is_empty() => url = next.to_string(),
+                _ => return Ok(out),
+            }
+        }
+        Err(ProviderError::new(
+            ErrorKind::Other,
+            format!("GET {path}: more than {MAX_LIST_PAGES} pages"),
+        ))
     }
 
     /// PUT a resource and follow the long-running operation to completion; returns the final

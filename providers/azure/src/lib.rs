@@ -45,6 +45,18 @@ pub struct AzureProvider {
     data_types: Vec<ResourceType>,
 }
 
+/// Types refresh may list instead of reading one by one (see `list_scope`).
+const LISTED: &[&str] = &[
+    "azurerm_virtual_network",
+    "azurerm_subnet",
+    "azurerm_public_ip",
+    "azurerm_network_security_group",
+    "azurerm_local_network_gateway",
+    "azurerm_express_route_circuit",
+    "azurerm_express_route_circuit_peering",
+    "azurerm_express_route_circuit_authorization",
+];
+
 /// azurerm data sources netform reads: each is looked up by the names that form its ARM id.
 pub const DATA_SOURCES: &[&str] = &[
     "azurerm_resource_group",
@@ -517,6 +529,56 @@ impl Provider for AzureProvider {
             _ => return None,
         };
         Some(std::time::Duration::from_secs(secs))
+    }
+
+    /// The collection an object is listed in: its ARM id without the last segment (a
+    /// resource group's public IPs, a VNet's subnets, a circuit's peerings). Only for types
+    /// whose ARM listing returns each object as its GET does; gateways and connections, few
+    /// in any estate, are read one by one.
+    fn list_scope(&self, type_name: &str, prior: &Json) -> Option<String> {
+        if !LISTED.contains(&type_name) {
+            return None;
+        }
+        let id = prior.get("id").and_then(Json::as_str)?;
+        let (scope, name) = id.rsplit_once('/')?;
+        (!name.is_empty() && scope.contains("/providers/")).then(|| scope.to_ascii_lowercase())
+    }
+
+    async fn read_listed(
+        &self,
+        type_name: &str,
+        scope: &str,
+        priors: &[Json],
+    ) -> Result<Vec<Option<Json>>, ProviderError> {
+        let kind = self.kind(type_name)?;
+        let timeout = self
+            .schema_of(type_name)
+            .map(|t| t.timeouts.read)
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let ctx = OpContext {
+            timeout,
+            progress: Arc::new(|_| {}),
+        };
+        let deadline = Deadline::after(timeout);
+        let items = self
+            .arm
+            .list(scope, kind.api_version(), &deadline, &ctx)
+            .await?;
+        let by_id: std::collections::HashMap<String, &Json> = items
+            .iter()
+            .filter_map(|item| {
+                let id = item.get("id").and_then(Json::as_str)?;
+                Some((id.to_ascii_lowercase(), item))
+            })
+            .collect();
+        Ok(priors
+            .iter()
+            .map(|prior| {
+                let id = prior.get("id").and_then(Json::as_str)?;
+                let item = by_id.get(&id.to_ascii_lowercase())?;
+                Some(self.state_from(kind, item, prior))
+            })
+            .collect())
     }
 
     async fn read(&self, type_name: &str, prior: &Json) -> Result<Option<Json>, ProviderError> {

@@ -32,6 +32,9 @@ pub struct Shared {
     rng: Mutex<u64>,
     /// ARM responses sent, by HTTP status (for tests: "no 409 was ever answered").
     stats: Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// ARM requests answered, by method (for tests: "a refresh listed instead of reading
+    /// each object").
+    methods: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Bearer tokens issued by the token endpoints.
     tokens: Tokens,
 }
@@ -98,6 +101,7 @@ impl Shared {
             inner: Mutex::new(Inner { store, stamp }),
             rng: Mutex::new(seed),
             stats: Mutex::new(std::collections::BTreeMap::new()),
+            methods: Mutex::new(std::collections::BTreeMap::new()),
             tokens: Tokens::default(),
         }
     }
@@ -134,13 +138,22 @@ impl Shared {
                 .iter()
                 .map(|(k, v)| (k.to_string(), json!(v)))
                 .collect();
-            return json_response(200, &json!({ "responses": by_status }));
+            let methods = self
+                .methods
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            return json_response(200, &json!({ "responses": by_status, "requests": methods }));
         }
         let arm = uri.path().starts_with("/subscriptions");
+        let verb = method.to_string();
         let resp = self.handle_request(method, uri, headers, body).await;
         if arm {
             let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
             *stats.entry(resp.status().as_u16()).or_default() += 1;
+            drop(stats);
+            let mut methods = self.methods.lock().unwrap_or_else(|e| e.into_inner());
+            *methods.entry(verb).or_default() += 1;
         }
         resp
     }
