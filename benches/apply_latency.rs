@@ -639,15 +639,22 @@ fn emulator_gets_per_sec(url: &str, ids: &[String], threads: usize) -> f64 {
     ids.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-fn refresh_case(n: usize, latencies_ms: &[u64]) {
+/// `per_group`: public IPs per resource group. With all of them in one group refresh lists
+/// the group (a request per page); with fewer than eight per group it reads each by id.
+fn refresh_case(n: usize, per_group: usize, latencies_ms: &[u64]) {
     let emu = Emulator::start(&["--time-scale", "0"]);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut hcl = String::from(
-        "resource \"azurerm_resource_group\" \"rg\" {\n  name     = \"refresh-rg\"\n  location = \"westeurope\"\n}\n",
-    );
-    for i in 1..n {
+    let mut hcl = String::new();
+    let groups = n.div_ceil(per_group + 1);
+    for g in 0..groups {
         hcl.push_str(&format!(
-            "\nresource \"azurerm_public_ip\" \"p{i}\" {{\n  name                = \"pip-{i}\"\n  location            = \"westeurope\"\n  resource_group_name = azurerm_resource_group.rg.name\n  allocation_method   = \"Static\"\n}}\n"
+            "resource \"azurerm_resource_group\" \"rg{g}\" {{\n  name     = \"refresh-rg-{g}\"\n  location = \"westeurope\"\n}}\n"
+        ));
+    }
+    for i in 1..=n - groups {
+        let g = (i - 1) % groups;
+        hcl.push_str(&format!(
+            "\nresource \"azurerm_public_ip\" \"p{i}\" {{\n  name                = \"pip-{i}\"\n  location            = \"westeurope\"\n  resource_group_name = azurerm_resource_group.rg{g}.name\n  allocation_method   = \"Static\"\n}}\n"
         ));
     }
     std::fs::write(dir.path().join("main.tf"), &hcl).expect("write");
@@ -656,12 +663,14 @@ fn refresh_case(n: usize, latencies_ms: &[u64]) {
         &emu.1,
         &["apply", "--auto-approve", "--parallelism", "50"],
     );
-    let ids: Vec<String> = (1..n)
-        .map(|i| format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/refresh-rg/providers/Microsoft.Network/publicIPAddresses/pip-{i}"))
+    let ids: Vec<String> = (1..=n - groups)
+        .map(|i| format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/refresh-rg-{}/providers/Microsoft.Network/publicIPAddresses/pip-{i}", (i - 1) % groups))
         .collect();
     // The same command with refresh off: what the plan costs without a single GET.
     let (no_refresh, _) = run(dir.path(), &emu.1, &["plan", "--refresh=false"]);
-    println!("plan --refresh=false of the same {n} objects: {no_refresh:.3} s");
+    println!(
+        "{n} objects, {groups} resource group(s); plan --refresh=false of the same: {no_refresh:.3} s"
+    );
     println!(
         "{:>8} {:>6} {:>8} {:>9} {:>10} {:>9} {:>10} {:>12} {:>12}",
         "latency",
@@ -805,10 +814,12 @@ fn main() {
         println!(
             "\nrefresh (plan) of existing objects; the emulator instant, or behind a latency proxy"
         );
-        refresh_case(
-            if quick { 200 } else { 1000 },
-            if quick { &[0, 10] } else { &[0, 5, 20] },
-        );
+        let n = if quick { 200 } else { 1000 };
+        let latencies: &[u64] = if quick { &[0, 10] } else { &[0, 5, 20] };
+        println!("read one by one (five public IPs per resource group):");
+        refresh_case(n, 5, latencies);
+        println!("\nlisted (every public IP in one resource group):");
+        refresh_case(n, n, latencies);
     }
     if scale_run {
         println!(
