@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Emulator, Project, http_send};
+use common::{Emulator, Project, admin_resource_url, http_send};
 
 const RG_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/listing-rg";
 
@@ -58,19 +58,6 @@ fn gets(emu: &Emulator) -> u64 {
         .unwrap_or(0)
 }
 
-fn admin_url(emu: &Emulator, id: &str) -> String {
-    let encoded: String = id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("{}/_emulator/resources?id={encoded}", emu.url)
-}
-
 #[test]
 fn refresh_lists_collections_and_still_sees_drift_and_deletions() {
     let emu = Emulator::start();
@@ -89,7 +76,7 @@ fn refresh_lists_collections_and_still_sees_drift_and_deletions() {
     let pip3 = format!("{RG_ID}/providers/Microsoft.Network/publicIPAddresses/pip-3");
     let mut body = emu.get(&format!("{pip3}?api-version=2024-05-01"));
     body["tags"] = serde_json::json!({"owner": "someone-else"});
-    let (status, text) = http_send("PUT", &admin_url(&emu, &pip3), &body.to_string());
+    let (status, text) = http_send("PUT", &admin_resource_url(&emu, &pip3), &body.to_string());
     assert!((200..300).contains(&status), "admin PUT {status}: {text}");
     for id in [
         format!("{RG_ID}/providers/Microsoft.Network/publicIPAddresses/pip-7"),

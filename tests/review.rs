@@ -12,7 +12,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Emulator, Project, Run, http_send};
+use common::{Emulator, Project, Run, admin_resource_url, http_send};
 
 /// Replace what the emulator generates (GUIDs, etags, public IPs, ports) with placeholders.
 fn normalize(text: &str) -> String {
@@ -127,20 +127,7 @@ fn code(run: &Run) -> String {
 fn drift(emu: &Emulator, id: &str, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut body = emu.get(&format!("{id}?api-version=2024-05-01"));
     edit(&mut body);
-    let encoded: String = id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let (status, text) = http_send(
-        "PUT",
-        &format!("{}/_emulator/resources?id={encoded}", emu.url),
-        &body.to_string(),
-    );
+    let (status, text) = http_send("PUT", &admin_resource_url(emu, id), &body.to_string());
     assert!((200..300).contains(&status), "admin PUT {status}: {text}");
 }
 

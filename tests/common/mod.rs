@@ -235,3 +235,18 @@ impl Project {
         }
     }
 }
+
+/// The emulator's admin URL that overwrites the stored JSON of resource `id` (drift made
+/// outside netform): `PUT` the new body to it.
+pub fn admin_resource_url(emu: &Emulator, id: &str) -> String {
+    let encoded: String = id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{}/_emulator/resources?id={encoded}", emu.url)
+}

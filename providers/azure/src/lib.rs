@@ -132,6 +132,19 @@ impl AzureProvider {
         self.types.iter().find(|t| t.name == type_name)
     }
 
+    /// A read's context and deadline: the type's `timeouts.read` (five minutes by default).
+    fn read_context(&self, type_name: &str) -> (OpContext, Deadline) {
+        let timeout = self
+            .schema_of(type_name)
+            .map(|t| t.timeouts.read)
+            .unwrap_or(std::time::Duration::from_secs(300));
+        let ctx = OpContext {
+            timeout,
+            progress: Arc::new(|_| {}),
+        };
+        (ctx, Deadline::after(timeout))
+    }
+
     fn id_for(
         &self,
         kind: &dyn Kind,
@@ -551,15 +564,7 @@ impl Provider for AzureProvider {
         priors: &[Json],
     ) -> Result<Vec<Option<Json>>, ProviderError> {
         let kind = self.kind(type_name)?;
-        let timeout = self
-            .schema_of(type_name)
-            .map(|t| t.timeouts.read)
-            .unwrap_or(std::time::Duration::from_secs(300));
-        let ctx = OpContext {
-            timeout,
-            progress: Arc::new(|_| {}),
-        };
-        let deadline = Deadline::after(timeout);
+        let (ctx, deadline) = self.read_context(type_name);
         let items = self
             .arm
             .list(scope, kind.api_version(), &deadline, &ctx)
@@ -583,15 +588,7 @@ impl Provider for AzureProvider {
 
     async fn read(&self, type_name: &str, prior: &Json) -> Result<Option<Json>, ProviderError> {
         let kind = self.kind(type_name)?;
-        let timeout = self
-            .schema_of(type_name)
-            .map(|t| t.timeouts.read)
-            .unwrap_or(std::time::Duration::from_secs(300));
-        let ctx = OpContext {
-            timeout,
-            progress: Arc::new(|_| {}),
-        };
-        let deadline = Deadline::after(timeout);
+        let (ctx, deadline) = self.read_context(type_name);
         let id = match prior
             .get("id")
             .and_then(Json::as_str)
