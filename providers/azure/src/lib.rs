@@ -45,16 +45,15 @@ pub struct AzureProvider {
     data_types: Vec<ResourceType>,
 }
 
-/// Types refresh may list instead of reading one by one (see `list_scope`).
+/// Types refresh may list instead of reading one by one (see `list_scope`): plentiful, and
+/// with no secret in their body. Circuits (`serviceKey`), their peerings (`sharedKey`) and
+/// authorizations (`authorizationKey`) are left to GET, which is documented to return those.
 const LISTED: &[&str] = &[
     "azurerm_virtual_network",
     "azurerm_subnet",
     "azurerm_public_ip",
     "azurerm_network_security_group",
     "azurerm_local_network_gateway",
-    "azurerm_express_route_circuit",
-    "azurerm_express_route_circuit_peering",
-    "azurerm_express_route_circuit_authorization",
 ];
 
 /// azurerm data sources netform reads: each is looked up by the names that form its ARM id.
@@ -545,9 +544,9 @@ impl Provider for AzureProvider {
     }
 
     /// The collection an object is listed in: its ARM id without the last segment (a
-    /// resource group's public IPs, a VNet's subnets, a circuit's peerings). Only for types
-    /// whose ARM listing returns each object as its GET does; gateways and connections, few
-    /// in any estate, are read one by one.
+    /// resource group's public IPs, a VNet's subnets). Only for the `LISTED` types, whose
+    /// ARM listing returns each object as its GET does; gateways and connections, few in any
+    /// estate, and the circuit family, whose bodies carry keys, are read one by one.
     fn list_scope(&self, type_name: &str, prior: &Json) -> Option<String> {
         if !LISTED.contains(&type_name) {
             return None;
