@@ -53,22 +53,8 @@ impl LocalStateStore {
                 )));
             }
         };
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let mut ops = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<PendingOp>(line) {
-                Ok(op) => ops.push(op),
-                Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
-                Err(e) => {
-                    return Err(StateError::Corrupt(format!(
-                        "{} line {}: {e}",
-                        path.display(),
-                        i + 1
-                    )));
-                }
-            }
-        }
-        Ok(ops)
+        netform_engine::state::parse_journal(&text)
+            .map_err(|e| StateError::Corrupt(format!("{} {e}", path.display())))
     }
 
     fn backup_path(&self) -> PathBuf {
@@ -195,8 +181,7 @@ impl StateStore for LocalStateStore {
         let path = self.journal_path();
         let err =
             |e: std::io::Error| StateError::Store(format!("cannot write {}: {e}", path.display()));
-        let mut line = serde_json::to_string(op).map_err(|e| StateError::Store(e.to_string()))?;
-        line.push('\n');
+        let line = netform_engine::state::journal_line(op);
         let mut opts = fs::OpenOptions::new();
         opts.append(true).create(true);
         #[cfg(unix)]

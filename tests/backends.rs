@@ -101,6 +101,35 @@ fn store_contract(a: &dyn StateStore, b: &dyn StateStore) {
     .expect("lock after force-unlock");
 }
 
+/// Stores with a journal: an appended intent is seen by every handle's `load` until a save
+/// writes the state, and a save clears the journal (the state it writes is what counts).
+/// `supported`: whether this store journals (the others ask for a whole save).
+fn journal_contract(a: &dyn StateStore, b: &dyn StateStore, supported: bool) {
+    let op: netform_engine::state::PendingOp = serde_json::from_value(serde_json::json!({
+        "address": "azurerm_virtual_network.vnet",
+        "operation": "create",
+        "id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet",
+        "provider": "registry.terraform.io/hashicorp/azurerm",
+        "attributes": {"name": "vnet"},
+    }))
+    .expect("op");
+    assert_eq!(a.append_pending(&op).expect("append"), supported);
+    if !supported {
+        return;
+    }
+    let loaded = b.load().expect("load").expect("state");
+    assert_eq!(
+        loaded.pending,
+        vec![op.clone()],
+        "the intent is seen by another handle"
+    );
+    // A save of a state without the intent clears the journal with it.
+    let mut s = loaded.clone();
+    s.pending.clear();
+    a.save(&s).expect("save");
+    assert!(b.load().expect("load").expect("state").pending.is_empty());
+}
+
 fn blob_location(endpoint: &str, container: &str) -> BlobLocation {
     BlobLocation::with_access_key(
         endpoint,
@@ -128,8 +157,9 @@ fn azurerm_store_keeps_the_contract_on_azurite() {
     let loc = blob_location(&azurite.endpoint, &container);
     create_container(&loc);
     let a = AzureBlobStore::new(loc.clone()).expect("store");
-    let b = AzureBlobStore::new(loc).expect("store");
+    let b = AzureBlobStore::new(loc.clone()).expect("store");
     store_contract(&a, &b);
+    journal_contract(&a, &AzureBlobStore::new(loc).expect("store"), true);
     // Without the lease nobody else can write.
     let mut s = sample_state();
     s.serial = 99;
@@ -155,6 +185,7 @@ fn pg_store_keeps_the_contract_and_a_dead_session_frees_the_lock() {
     let a = open();
     let b = open();
     store_contract(&a, &b);
+    journal_contract(&a, &open(), true);
     // force-unlock ended `b`'s session. `a` holds the lock now; when its session ends (the
     // process dies), the lock goes with it.
     drop(b);

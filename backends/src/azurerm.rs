@@ -9,6 +9,11 @@
 //! Locking follows Terraform: an infinite lease on the blob (created empty if missing) is the
 //! lock; the lease id is the lock id; the lock info JSON (base64) is the blob metadata key
 //! `terraformlockid`. Every write carries the lease id, so only the holder can write.
+//!
+//! Apply's intents go to an append blob beside the state, `KEY.journal`, one JSON line per
+//! block, instead of a rewrite of the whole state before every request (which made large
+//! applies quadratic). `load` reads them back into `pending`; a save deletes the journal
+//! blob once the state blob holds them. Only the lock holder appends: the lease guards both.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +27,7 @@ use azure_storage_blob::models::{
 };
 use base64::Engine as _;
 use netform_engine::backend_config::BackendConfig;
-use netform_engine::state::{LockInfo, State, StateError, StateStore};
+use netform_engine::state::{LockInfo, PendingOp, State, StateError, StateStore};
 
 use crate::bridge::Bridge;
 
@@ -90,8 +95,17 @@ impl BlobLocation {
     }
 
     fn blob(&self) -> Result<BlobClient, String> {
+        self.blob_named(&self.key)
+    }
+
+    /// The append blob of apply's intents, beside the state blob.
+    fn journal(&self) -> Result<BlobClient, String> {
+        self.blob_named(&format!("{}.journal", self.key))
+    }
+
+    fn blob_named(&self, name: &str) -> Result<BlobClient, String> {
         BlobClient::new(
-            self.url(&format!("{}/{}", self.container, self.key))?,
+            self.url(&format!("{}/{}", self.container, name))?,
             None,
             None,
         )
@@ -117,6 +131,9 @@ pub struct AzureBlobStore {
     bridge: Bridge,
     /// The lease this process holds.
     lease: Mutex<Option<String>>,
+    /// A state was loaded or saved through this handle: intents may go to the journal
+    /// (before that there is no state to hold its place, and the caller saves the whole).
+    has_state: std::sync::atomic::AtomicBool,
 }
 
 fn store_err(loc: &BlobLocation, what: &str, e: impl std::fmt::Display) -> StateError {
@@ -129,6 +146,7 @@ impl AzureBlobStore {
             loc,
             bridge: Bridge::new("azurerm")?,
             lease: Mutex::new(None),
+            has_state: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -173,6 +191,29 @@ impl AzureBlobStore {
             key,
             auth,
         })
+    }
+
+    /// Intents appended since the last save (none when the journal blob does not exist).
+    fn read_journal(&self) -> Result<Vec<PendingOp>, StateError> {
+        let journal = self.loc.journal().map_err(StateError::Store)?;
+        let bytes = self
+            .bridge
+            .run(async move {
+                match journal.download(None).await {
+                    Ok(r) => r
+                        .body
+                        .collect()
+                        .await
+                        .map(|b| b.to_vec())
+                        .map_err(|e| e.to_string()),
+                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(Vec::new()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .map_err(StateError::Store)?
+            .map_err(|e| store_err(&self.loc, "cannot read the journal of", e))?;
+        netform_engine::state::parse_journal(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| StateError::Corrupt(format!("{} journal {e}", self.loc.describe())))
     }
 
     fn held(&self) -> Option<String> {
@@ -244,12 +285,18 @@ impl StateStore for AzureBlobStore {
                 let text = String::from_utf8(b).map_err(|_| {
                     StateError::Corrupt(format!("{} is not UTF-8", self.loc.describe()))
                 })?;
-                State::from_json(&text).map(Some).map_err(|e| match e {
+                let mut state = State::from_json(&text).map_err(|e| match e {
                     StateError::Corrupt(m) => {
                         StateError::Corrupt(format!("{}: {m}", self.loc.describe()))
                     }
                     other => other,
-                })
+                })?;
+                for op in self.read_journal()? {
+                    state.add_pending(op);
+                }
+                self.has_state
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(Some(state))
             }
         }
     }
@@ -285,7 +332,52 @@ impl StateStore for AzureBlobStore {
                     })
             })
             .map_err(StateError::Store)?
-            .map_err(|e| store_err(&self.loc, "cannot write", e))
+            .map_err(|e| store_err(&self.loc, "cannot write", e))?;
+        self.has_state
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // The state just written holds every intent still pending.
+        let journal = self.loc.journal().map_err(StateError::Store)?;
+        self.bridge
+            .run(async move {
+                match journal.delete(None).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .map_err(StateError::Store)?
+            .map_err(|e| store_err(&self.loc, "cannot clear the journal of", e))
+    }
+
+    /// One append block per intent; the append blob is created on first use.
+    fn append_pending(&self, op: &PendingOp) -> Result<bool, StateError> {
+        if !self.has_state.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let journal = self.loc.journal().map_err(StateError::Store)?;
+        let line = netform_engine::state::journal_line(op).into_bytes();
+        self.bridge
+            .run(async move {
+                let append = journal.append_blob_client();
+                let len = line.len() as u64;
+                match append
+                    .append_block(RequestContent::from(line.clone()), len, None)
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+                append.create(None).await.map_err(|e| e.to_string())?;
+                append
+                    .append_block(RequestContent::from(line), len, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(StateError::Store)?
+            .map_err(|e| store_err(&self.loc, "cannot append to the journal of", e))?;
+        Ok(true)
     }
 
     fn lock(&self, info: &LockInfo) -> Result<String, StateError> {

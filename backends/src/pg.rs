@@ -6,7 +6,10 @@
 //!
 //! Tables: `states (id bigint default nextval('public.global_states_id_seq') primary key,
 //! name text unique, data text)` as Terraform creates it, so the same database serves both
-//! tools; and `netform_locks (name, info)` for the lock info Terraform does not keep.
+//! tools; `netform_locks (name, info)` for the lock info Terraform does not keep; and
+//! `netform_journal (seq, name, op)`: apply's intents, one row each, instead of rewriting
+//! the whole state before every request (which made large applies quadratic). `load` reads
+//! them back into `pending`; a save replaces the state and clears them in one statement.
 //! The lock is a session advisory lock keyed by the state row's id: a second session fails
 //! fast, and a killed process's lock dies with its connection. `force-unlock ID` terminates
 //! the session holding it.
@@ -14,7 +17,7 @@
 use std::sync::{Arc, Mutex};
 
 use netform_engine::backend_config::BackendConfig;
-use netform_engine::state::{LockInfo, State, StateError, StateStore};
+use netform_engine::state::{LockInfo, PendingOp, State, StateError, StateStore};
 use tokio_postgres::{Client, NoTls};
 
 use crate::bridge::Bridge;
@@ -97,6 +100,9 @@ impl PgStore {
                 }
                 sql.push(format!(
                     "CREATE TABLE IF NOT EXISTS {s}.netform_locks (name text PRIMARY KEY, info text NOT NULL)"
+                ));
+                sql.push(format!(
+                    "CREATE TABLE IF NOT EXISTS {s}.netform_journal (seq bigserial PRIMARY KEY, name text NOT NULL, op text NOT NULL)"
                 ));
                 for q in sql {
                     // Concurrent first runs race on CREATE … IF NOT EXISTS (PostgreSQL reports a
@@ -198,24 +204,45 @@ impl StateStore for PgStore {
                 .await?;
             Ok(row.and_then(|r| r.try_get::<_, Option<String>>(0).ok().flatten()))
         })?;
-        match data {
-            None => Ok(None),
-            Some(t) if t.trim().is_empty() => Ok(None),
-            Some(t) => State::from_json(&t).map(Some).map_err(|e| match e {
+        let mut state = match data {
+            None => return Ok(None),
+            Some(t) if t.trim().is_empty() => return Ok(None),
+            Some(t) => State::from_json(&t).map_err(|e| match e {
                 StateError::Corrupt(m) => StateError::Corrupt(format!("{}: {m}", self.describe())),
                 other => other,
-            }),
+            })?,
+        };
+        let (c, s) = self.parts();
+        let ops = self.run(async move {
+            let rows = c
+                .query(
+                    &format!("SELECT op FROM {s}.netform_journal WHERE name = $1 ORDER BY seq"),
+                    &[&WORKSPACE],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for (i, op) in ops.iter().enumerate() {
+            let op = serde_json::from_str(op).map_err(|e| {
+                StateError::Corrupt(format!("{}: journal entry {}: {e}", self.describe(), i + 1))
+            })?;
+            state.add_pending(op);
         }
+        Ok(Some(state))
     }
 
-    /// One statement: the row is replaced whole or not at all.
+    /// One statement: the row is replaced whole or not at all, and the journal it now holds
+    /// is cleared with it.
     fn save(&self, state: &State) -> Result<(), StateError> {
         let (c, s) = self.parts();
         let text = state.to_json();
         self.run(async move {
             c.execute(
                 &format!(
-                    "INSERT INTO {s}.states (name, data) VALUES ($1, $2) \
+                    "WITH cleared AS (DELETE FROM {s}.netform_journal WHERE name = $1) \
+                     INSERT INTO {s}.states (name, data) VALUES ($1, $2) \
                      ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data"
                 ),
                 &[&WORKSPACE, &text],
@@ -223,6 +250,24 @@ impl StateStore for PgStore {
             .await
             .map(|_| ())
         })
+    }
+
+    /// One row, committed before the request it describes is sent. Before the first save
+    /// there is no state to hold the journal's place: the caller saves the whole state.
+    fn append_pending(&self, op: &PendingOp) -> Result<bool, StateError> {
+        let (c, s) = self.parts();
+        let text = serde_json::to_string(op).map_err(err)?;
+        let added = self.run(async move {
+            c.execute(
+                &format!(
+                    "INSERT INTO {s}.netform_journal (name, op) SELECT $1, $2 \
+                     WHERE EXISTS (SELECT 1 FROM {s}.states WHERE name = $1 AND data IS NOT NULL)"
+                ),
+                &[&WORKSPACE, &text],
+            )
+            .await
+        })?;
+        Ok(added == 1)
     }
 
     fn lock(&self, info: &LockInfo) -> Result<String, StateError> {

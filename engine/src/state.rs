@@ -391,6 +391,29 @@ pub trait StateStore: Send + Sync {
     }
 }
 
+/// One intent as a line of an append-only journal (`StateStore::append_pending`).
+pub fn journal_line(op: &PendingOp) -> String {
+    let mut line = serde_json::to_string(op).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
+/// The intents of an append-only journal, one JSON line each. A last line without its
+/// newline was cut short while it was being appended, so its request was never sent: it is
+/// skipped. Any other line that does not parse is an error naming it.
+pub fn parse_journal(text: &str) -> Result<Vec<PendingOp>, String> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut ops = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<PendingOp>(line) {
+            Ok(op) => ops.push(op),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => {}
+            Err(e) => return Err(format!("line {}: {e}", i + 1)),
+        }
+    }
+    Ok(ops)
+}
+
 /// An attribute path (`["tags", "owner"]`, `["ip_configuration", "0", "name"]`) in the
 /// form state's `sensitive_attributes` uses (`[{"type": "get_attr", "value": "tags"}, ...]`);
 /// numeric steps are indexes.
