@@ -193,25 +193,31 @@ impl AzureBlobStore {
         })
     }
 
-    /// Intents appended since the last save (none when the journal blob does not exist).
-    fn read_journal(&self) -> Result<Vec<PendingOp>, StateError> {
-        let journal = self.loc.journal().map_err(StateError::Store)?;
-        let bytes = self
-            .bridge
+    /// A blob's content, `None` when it does not exist.
+    fn download(&self, blob: BlobClient, what: &str) -> Result<Option<Vec<u8>>, StateError> {
+        self.bridge
             .run(async move {
-                match journal.download(None).await {
+                match blob.download(None).await {
                     Ok(r) => r
                         .body
                         .collect()
                         .await
-                        .map(|b| b.to_vec())
+                        .map(|b| Some(b.to_vec()))
                         .map_err(|e| e.to_string()),
-                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(Vec::new()),
+                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(None),
                     Err(e) => Err(e.to_string()),
                 }
             })
             .map_err(StateError::Store)?
-            .map_err(|e| store_err(&self.loc, "cannot read the journal of", e))?;
+            .map_err(|e| store_err(&self.loc, what, e))
+    }
+
+    /// Intents appended since the last save (none when the journal blob does not exist).
+    fn read_journal(&self) -> Result<Vec<PendingOp>, StateError> {
+        let journal = self.loc.journal().map_err(StateError::Store)?;
+        let bytes = self
+            .download(journal, "cannot read the journal of")?
+            .unwrap_or_default();
         netform_engine::state::parse_journal(&String::from_utf8_lossy(&bytes))
             .map_err(|e| StateError::Corrupt(format!("{} journal {e}", self.loc.describe())))
     }
@@ -262,23 +268,7 @@ fn decode_info(meta: &HashMap<String, String>) -> Option<LockInfo> {
 impl StateStore for AzureBlobStore {
     fn load(&self) -> Result<Option<State>, StateError> {
         let blob = self.loc.blob().map_err(StateError::Store)?;
-        let bytes = self
-            .bridge
-            .run(async move {
-                match blob.download(None).await {
-                    Ok(r) => r
-                        .body
-                        .collect()
-                        .await
-                        .map(|b| Some(b.to_vec()))
-                        .map_err(|e| e.to_string()),
-                    Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(None),
-                    Err(e) => Err(e.to_string()),
-                }
-            })
-            .map_err(StateError::Store)?
-            .map_err(|e| store_err(&self.loc, "cannot read", e))?;
-        match bytes {
+        match self.download(blob, "cannot read")? {
             None => Ok(None),
             Some(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
             Some(b) => {
