@@ -14,8 +14,8 @@
 //!   wall time and the stated bound is the scheduler's to win.
 //!
 //! Besides measuring, each estate is also *simulated* with exact durations and no overhead
-//! under two policies, critical path first (the walker before) and the better of critical
-//! path and feeders first (now, see `engine::schedule`), so the measured wall time can be
+//! (by `engine::schedule`) under two policies, critical path first (the walker before) and
+//! the better of critical path and feeders first (now), so the measured wall time can be
 //! split into policy and overhead.
 
 #[path = "support/estate.rs"]
@@ -365,122 +365,61 @@ fn bounds(ops: &Ops, p: usize) -> Bounds {
     b
 }
 
-/// Scheduling policies the simulator replays: how the walker picks among ready operations.
-/// (Address order, the walker before critical path, and "anything holding a lock key
-/// first" were tried too: the second changes nothing, as nearly every azurerm operation
-/// holds some key.)
+/// Scheduling policies replayed by `engine::schedule`'s simulation: each rule alone, and the
+/// walker's choice between them. (Address order, the walker before critical path, and
+/// "anything holding a lock key first" were tried too: the second changes nothing, as
+/// nearly every azurerm operation holds some key.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Policy {
-    /// Longest remaining chain of durations first, then address.
     Critical,
-    /// Short operations that hold a contended lock key, or lead to one, first; then longest
-    /// chain, then address.
     Feeders,
-    /// The better of Critical and Feeders, simulated: what the walker does
-    /// (`engine::schedule`, reimplemented here so the bench does not trust it).
+    /// What the walker does: the better of the two, simulated.
     Best,
 }
 
-/// Keys whose operations are not one chain of direct dependencies: two of them can be
-/// ready at once and then queue.
-fn contended(ops: &Ops) -> Vec<bool> {
-    let (head, _) = ops.heads_tails();
-    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
-    for i in 0..ops.len() {
-        for k in &ops.keys[i] {
-            by_key.entry(k.as_str()).or_default().push(i);
-        }
-    }
-    let mut out = vec![false; ops.len()];
-    for members in by_key.values_mut() {
-        members.sort_by(|&a, &b| head[a].total_cmp(&head[b]).then(a.cmp(&b)));
-        let chain = members.windows(2).all(|w| ops.deps[w[1]].contains(&w[0]));
-        if !chain {
-            for &m in members.iter() {
-                out[m] = true;
-            }
-        }
-    }
-    out
-}
-
-fn feeders(ops: &Ops) -> Vec<bool> {
-    let c = contended(ops);
-    let longest = ops.dur.iter().copied().fold(0.0, f64::max);
-    let mut feed = vec![false; ops.len()];
-    let mut stack: Vec<usize> = (0..ops.len()).filter(|&i| c[i]).collect();
-    while let Some(i) = stack.pop() {
-        if feed[i] {
-            continue;
-        }
-        feed[i] = true;
-        stack.extend(ops.deps[i].iter().copied());
-    }
-    (0..ops.len())
-        .map(|i| feed[i] && ops.dur[i] * 10.0 <= longest)
-        .collect()
-}
-
-/// The walker's list scheduling with exact durations and no overhead: at every completion,
-/// start ready operations best first (by `policy`) while slots are free, skipping those whose
-/// lock key is held.
+/// The walk replayed with exact durations and no overhead under `policy` (seconds): the
+/// engine's own list scheduler and rules, given this bench's durations, so the figure is
+/// the walker's; only the bounds above are this bench's own.
 fn simulate(ops: &Ops, p: usize, policy: Policy) -> f64 {
-    if policy == Policy::Best {
-        return simulate(ops, p, Policy::Critical).min(simulate(ops, p, Policy::Feeders));
+    use netform_engine::schedule::{self, Rule, Walk};
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let keys: Vec<Vec<usize>> = ops
+        .keys
+        .iter()
+        .map(|ks| {
+            ks.iter()
+                .map(|k| {
+                    let next = ids.len();
+                    *ids.entry(k.as_str()).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by(|&a, &b| ops.addr[a].cmp(&ops.addr[b]));
+    let mut rank = vec![0; ops.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
     }
-    let n = ops.len();
-    let feed = feeders(ops);
-    let dependents = ops.dependents();
-    let (_, tail) = ops.heads_tails();
-    let mut rank: Vec<usize> = (0..n).collect();
-    rank.sort_by(|&a, &b| ops.addr[a].cmp(&ops.addr[b]));
-    let mut pos = vec![0; n];
-    for (r, &i) in rank.iter().enumerate() {
-        pos[i] = r;
-    }
-    let level = |i: usize| match policy {
-        Policy::Critical => ops.dur[i] + tail[i],
-        Policy::Feeders => {
-            let boost = if feed[i] { 1e12 } else { 0.0 };
-            boost + ops.dur[i] + tail[i]
-        }
-        Policy::Best => unreachable!(),
+    let expected: Vec<Duration> = ops
+        .dur
+        .iter()
+        .map(|&d| Duration::from_secs_f64(d))
+        .collect();
+    let walk = Walk {
+        deps: &ops.deps,
+        dependents: &ops.dependents(),
+        expected: &expected,
+        keys: &keys,
+        key_count: ids.len(),
+        rank: &rank,
     };
-    let mut waiting: Vec<usize> = ops.deps.iter().map(Vec::len).collect();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let mut running: Vec<(f64, usize)> = Vec::new();
-    let mut held: Vec<&str> = Vec::new();
-    let mut now = 0.0f64;
-    let mut finished = 0;
-    while finished < n {
-        ready.sort_by(|&a, &b| level(b).total_cmp(&level(a)).then(pos[a].cmp(&pos[b])));
-        let mut i = 0;
-        while i < ready.len() && running.len() < p {
-            let op = ready[i];
-            if ops.keys[op].iter().any(|k| held.contains(&k.as_str())) {
-                i += 1;
-                continue;
-            }
-            ready.remove(i);
-            held.extend(ops.keys[op].iter().map(String::as_str));
-            running.push((now + ops.dur[op], op));
-        }
-        let next = running.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
-        now = next;
-        let (done, still): (Vec<_>, Vec<_>) = running.into_iter().partition(|r| r.0 <= now);
-        running = still;
-        for (_, op) in done {
-            finished += 1;
-            held.retain(|k| !ops.keys[op].iter().any(|x| x == k));
-            for &d in &dependents[op] {
-                waiting[d] -= 1;
-                if waiting[d] == 0 {
-                    ready.push(d);
-                }
-            }
-        }
-    }
-    now
+    let priority = match policy {
+        Policy::Critical => schedule::rule_priorities(&walk, Rule::CriticalPath),
+        Policy::Feeders => schedule::rule_priorities(&walk, Rule::FeedersFirst),
+        Policy::Best => schedule::priorities(&walk, p).0,
+    };
+    schedule::simulate(&walk, p, &priority).as_secs_f64()
 }
 
 /// Every policy on a grid of generated estates and parallelisms, simulated only (no

@@ -193,11 +193,11 @@ pub async fn plan(
     else {
         return Ok(None);
     };
-    let saved = saved.with_configuration_from(
-        &project.config,
-        provider.name(),
-        args.json || args.out.is_some(),
-    );
+    let saved = if args.json || args.out.is_some() {
+        saved.with_configuration(&project.config, provider.name())
+    } else {
+        saved
+    };
     if args.json {
         print!("{}", render_json::render(&saved, provider.as_ref()));
     } else {

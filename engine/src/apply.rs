@@ -995,7 +995,6 @@ async fn run_op(
     }
 }
 
-/// Record an intent in the journal and persist it before the request is sent.
 /// Record an intent durably before its request is sent: appended to the store's journal
 /// where it has one (one small write, so an apply stays linear however large the state),
 /// else the whole state is written at once.
@@ -1005,17 +1004,18 @@ fn journal(shared: &Shared, op: PendingOp) {
     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     state.add_pending(op.clone());
     state.serial += 1;
-    match shared.store.append_pending(&op) {
-        Ok(true) => shared
+    let appended = shared.store.append_pending(&op).unwrap_or_else(|e| {
+        shared.observer.on_event(ApplyEvent::StatePersistFailed {
+            error: e.to_string(),
+        });
+        false
+    });
+    if appended {
+        shared
             .dirty
-            .store(true, std::sync::atomic::Ordering::SeqCst),
-        Ok(false) => write_state(shared, &state),
-        Err(e) => {
-            shared.observer.on_event(ApplyEvent::StatePersistFailed {
-                error: e.to_string(),
-            });
-            write_state(shared, &state);
-        }
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    } else {
+        write_state(shared, &state);
     }
 }
 

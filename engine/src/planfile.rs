@@ -61,7 +61,7 @@ impl SavedPlan {
     }
 
     /// Bundle a fresh plan with what reviewers and a later apply need from the configuration
-    /// (all but Terraform's `configuration` object: see `with_configuration_from`).
+    /// (all but Terraform's `configuration` object: see `with_configuration`).
     pub fn new(
         plan: Plan,
         prior_state: State,
@@ -95,17 +95,14 @@ impl SavedPlan {
     }
 
     /// Fill in Terraform's `configuration` object, which only the JSON plan and plan files
-    /// carry (`wanted`): computing it for a plan shown as text cost 8 % of a 1,000-object
-    /// plan and tens of megabytes for 10,000.
-    pub fn with_configuration_from(
+    /// carry: computing it for every plan, even one shown as text, cost 8 % of a
+    /// 1,000-object plan and tens of megabytes for 10,000.
+    pub fn with_configuration(
         mut self,
         config: &crate::config::Config,
         provider_name: &str,
-        wanted: bool,
     ) -> Self {
-        if wanted {
-            self.configuration = crate::render_json::configuration(config, provider_name);
-        }
+        self.configuration = crate::render_json::configuration(config, provider_name);
         self
     }
 

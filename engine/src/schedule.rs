@@ -51,28 +51,31 @@ pub enum Rule {
 /// first at `parallelism`, and that rule. Without a contended key the rules are one and
 /// nothing is simulated.
 pub fn priorities(walk: &Walk<'_>, parallelism: usize) -> (Vec<Priority>, Rule) {
-    let level = critical_levels(walk.deps, walk.dependents, walk.expected);
-    let critical: Vec<Priority> = level.iter().map(|&l| (false, l)).collect();
-    let fed = feeders(walk);
-    if !fed.iter().any(|&f| f) {
-        return (critical, Rule::CriticalPath);
-    }
-    let feeding: Vec<Priority> = level.iter().zip(&fed).map(|(&l, &f)| (f, l)).collect();
-    if simulate(walk, parallelism, &feeding) < simulate(walk, parallelism, &critical) {
+    let critical = rule_priorities(walk, Rule::CriticalPath);
+    let feeding = rule_priorities(walk, Rule::FeedersFirst);
+    if feeding.iter().any(|p| p.0)
+        && simulate(walk, parallelism, &feeding) < simulate(walk, parallelism, &critical)
+    {
         (feeding, Rule::FeedersFirst)
     } else {
         (critical, Rule::CriticalPath)
     }
 }
 
+/// Each operation's priority under one rule.
+pub fn rule_priorities(walk: &Walk<'_>, rule: Rule) -> Vec<Priority> {
+    let level = critical_levels(walk);
+    match rule {
+        Rule::CriticalPath => level.into_iter().map(|l| (false, l)).collect(),
+        Rule::FeedersFirst => feeders(walk).into_iter().zip(level).collect(),
+    }
+}
+
 /// Each operation's critical level: its expected duration plus the longest chain of
 /// expected durations among the operations waiting for it. Linear in operations +
 /// dependencies; members of a cycle, which the walker never gets, keep their own duration.
-pub fn critical_levels(
-    deps: &[Vec<usize>],
-    dependents: &[Vec<usize>],
-    expected: &[Duration],
-) -> Vec<Duration> {
+fn critical_levels(walk: &Walk<'_>) -> Vec<Duration> {
+    let (deps, dependents, expected) = (walk.deps, walk.dependents, walk.expected);
     let mut level = expected.to_vec();
     let mut unresolved: Vec<usize> = dependents.iter().map(Vec::len).collect();
     let mut stack: Vec<usize> = (0..expected.len())
@@ -320,9 +323,7 @@ mod tests {
             ],
         );
         let w = f.walk();
-        let level = critical_levels(&f.deps, &f.dependents, &f.expected);
-        let critical: Vec<Priority> = level.iter().map(|&l| (false, l)).collect();
-        let cp = simulate(&w, 2, &critical);
+        let cp = simulate(&w, 2, &rule_priorities(&w, Rule::CriticalPath));
         let (prio, rule) = priorities(&w, 2);
         assert_eq!(rule, Rule::FeedersFirst);
         let best = simulate(&w, 2, &prio);

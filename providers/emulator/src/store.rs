@@ -136,11 +136,9 @@ pub struct Store {
     pub next_stag: u32,
     /// Ids of the operations not applied yet, so a request looks at what is in flight, not
     /// at every operation of the last day (scanning those on each request made a large
-    /// apply quadratic). Rebuilt from `operations` after loading.
+    /// apply quadratic). Built from `operations` when a store is loaded.
     #[serde(skip)]
     running: std::collections::BTreeSet<String>,
-    #[serde(skip)]
-    indexed: bool,
     /// When finished operations were last pruned (`settle` prunes at most once a minute).
     #[serde(skip)]
     pruned_at: Option<u64>,
@@ -156,7 +154,6 @@ impl Default for Store {
             next_ip: 1,
             next_stag: 1,
             running: Default::default(),
-            indexed: true,
             pruned_at: None,
         }
     }
@@ -179,10 +176,18 @@ impl Store {
                 if bytes.iter().all(|b| b.is_ascii_whitespace()) {
                     return Ok(Store::default());
                 }
-                serde_json::from_slice(&bytes).map_err(|source| EmulatorError::Corrupt {
-                    path: path.to_path_buf(),
-                    source,
-                })
+                let mut store: Store =
+                    serde_json::from_slice(&bytes).map_err(|source| EmulatorError::Corrupt {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+                store.running = store
+                    .operations
+                    .values()
+                    .filter(|o| !o.applied)
+                    .map(|o| o.id.clone())
+                    .collect();
+                Ok(store)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::default()),
             Err(source) => Err(EmulatorError::Io {
@@ -249,13 +254,12 @@ impl Store {
     /// Apply every operation whose time has come, and the simulated connectivity provider.
     /// Returns true if anything changed.
     pub fn settle(&mut self, now: u64, auto_provision_after: Option<Duration>) -> bool {
-        self.index();
         let mut changed = false;
         let mut due: Vec<(u64, String)> = self
             .running
             .iter()
             .filter_map(|id| self.operations.get(id))
-            .filter(|o| !o.applied && o.done_at(now))
+            .filter(|o| o.done_at(now))
             .map(|o| (o.end_ms(), o.id.clone()))
             .collect();
         due.sort();
@@ -363,40 +367,15 @@ impl Store {
 
     /// Operations still running (not applied) at `now`, after settle.
     pub fn in_flight(&self) -> impl Iterator<Item = &Op> {
-        // Before the first settle of a loaded store the index is empty: scan then.
-        let indexed = self.indexed;
-        let all = (!indexed).then(|| self.operations.values().filter(|o| !o.applied));
-        let running = indexed.then(|| {
-            self.running
-                .iter()
-                .filter_map(|id| self.operations.get(id))
-                .filter(|o| !o.applied)
-        });
-        all.into_iter()
-            .flatten()
-            .chain(running.into_iter().flatten())
+        self.running.iter().filter_map(|id| self.operations.get(id))
     }
 
     /// Record a new operation (in flight until `settle` applies it).
     pub fn add_operation(&mut self, op: Op) {
-        self.index();
         if !op.applied {
             self.running.insert(op.id.clone());
         }
         self.operations.insert(op.id.clone(), op);
-    }
-
-    /// Build `running` from `operations` once after loading.
-    fn index(&mut self) {
-        if !self.indexed {
-            self.running = self
-                .operations
-                .values()
-                .filter(|o| !o.applied)
-                .map(|o| o.id.clone())
-                .collect();
-            self.indexed = true;
-        }
     }
 
     pub fn find_circuit_by_service_key(&self, service_key: &str) -> Option<String> {

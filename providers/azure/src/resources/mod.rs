@@ -302,6 +302,15 @@ pub(crate) fn tracked_state(resp: &Json, keep: &Json) -> Map<String, Json> {
     m
 }
 
+/// `map[name]`, inserted as `default` when missing; the key is allocated only then
+/// (`entry` would allocate it for every attribute of every object refreshed).
+fn slot<'a>(map: &'a mut Map<String, Json>, name: &str, default: Json) -> &'a mut Json {
+    if !map.contains_key(name) {
+        map.insert(name.to_string(), default);
+    }
+    map.get_mut(name).expect("inserted above")
+}
+
 /// Bring a state object in line with the schema and with `keep` (planned value or prior state):
 /// every attribute present; the user's spelling where Azure normalised case or spaces; sensitive
 /// inputs the API does not return taken from `keep`; empty collections the user left out as null.
@@ -309,12 +318,7 @@ pub(crate) fn reconcile(schema: &Schema, state: &mut Json, keep: &Json) {
     let Json::Object(map) = state else { return };
     for (name, attr) in &schema.attributes {
         let kept = keep.get(*name).unwrap_or(&Json::Null);
-        if !map.contains_key(*name) {
-            map.insert(name.to_string(), Json::Null);
-        }
-        let Some(entry) = map.get_mut(*name) else {
-            continue;
-        };
+        let entry = slot(map, name, Json::Null);
         if attr.case_insensitive
             && let (Some(a), Some(b)) = (entry.as_str(), kept.as_str())
             && norm(a) == norm(b)
@@ -356,12 +360,7 @@ pub(crate) fn reconcile(schema: &Schema, state: &mut Json, keep: &Json) {
             .get(*name)
             .and_then(Json::as_array)
             .map_or(&[], Vec::as_slice);
-        if !map.contains_key(*name) {
-            map.insert(name.to_string(), Json::Array(Vec::new()));
-        }
-        let Some(entry) = map.get_mut(*name) else {
-            continue;
-        };
+        let entry = slot(map, name, Json::Array(Vec::new()));
         if entry.is_null() {
             *entry = Json::Array(Vec::new());
         }
