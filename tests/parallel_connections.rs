@@ -4,6 +4,8 @@
 //! gateways that wait for a slot.
 
 mod common;
+#[path = "../benches/support/estate.rs"]
+mod estate;
 
 use common::{Emulator, Project};
 
@@ -108,84 +110,6 @@ fn twenty_connections_on_one_gateway_never_meet_a_409() {
     );
 }
 
-/// Four ExpressRoute gateways, two slots, one circuit whose connections Azure serialises.
-fn four_gateways_one_circuit() -> String {
-    let mut hcl = String::from(
-        r#"
-resource "azurerm_resource_group" "rg" {
-  name     = "queue-rg"
-  location = "westeurope"
-}
-
-resource "azurerm_express_route_circuit" "erc" {
-  name                  = "queue-erc"
-  location              = azurerm_resource_group.rg.location
-  resource_group_name   = azurerm_resource_group.rg.name
-  service_provider_name = "Equinix"
-  peering_location      = "Amsterdam"
-  bandwidth_in_mbps     = 1000
-  sku {
-    tier   = "Premium"
-    family = "MeteredData"
-  }
-}
-
-resource "azurerm_express_route_circuit_peering" "private" {
-  peering_type                  = "AzurePrivatePeering"
-  express_route_circuit_name    = azurerm_express_route_circuit.erc.name
-  resource_group_name           = azurerm_resource_group.rg.name
-  peer_asn                      = 65010
-  primary_peer_address_prefix   = "192.168.0.0/30"
-  secondary_peer_address_prefix = "192.168.0.4/30"
-  vlan_id                       = 100
-}
-"#,
-    );
-    for v in 0..4 {
-        hcl.push_str(&format!(
-            r#"
-resource "azurerm_virtual_network" "v{v}" {{
-  name                = "vnet-{v}"
-  location            = azurerm_resource_group.rg.location
-  resource_group_name = azurerm_resource_group.rg.name
-  address_space       = ["10.{v}.0.0/16"]
-}}
-
-resource "azurerm_subnet" "v{v}" {{
-  name                 = "GatewaySubnet"
-  resource_group_name  = azurerm_resource_group.rg.name
-  virtual_network_name = azurerm_virtual_network.v{v}.name
-  address_prefixes     = ["10.{v}.255.224/27"]
-}}
-
-resource "azurerm_virtual_network_gateway" "v{v}" {{
-  name                = "ergw-{v}"
-  location            = azurerm_resource_group.rg.location
-  resource_group_name = azurerm_resource_group.rg.name
-  type                = "ExpressRoute"
-  sku                 = "ErGw1AZ"
-  ip_configuration {{
-    name                          = "vnetGatewayConfig"
-    private_ip_address_allocation = "Dynamic"
-    subnet_id                     = azurerm_subnet.v{v}.id
-  }}
-}}
-
-resource "azurerm_virtual_network_gateway_connection" "v{v}" {{
-  name                       = "conn-{v}"
-  location                   = azurerm_resource_group.rg.location
-  resource_group_name        = azurerm_resource_group.rg.name
-  type                       = "ExpressRoute"
-  virtual_network_gateway_id = azurerm_virtual_network_gateway.v{v}.id
-  express_route_circuit_id   = azurerm_express_route_circuit.erc.id
-  depends_on                 = [azurerm_express_route_circuit_peering.private]
-}}
-"#
-        ));
-    }
-    hcl
-}
-
 #[test]
 fn a_circuit_and_its_peering_start_before_gateways_queue_behind_each_other() {
     // Critical path first would start all four gateways (45 minutes each, two at a time)
@@ -193,7 +117,8 @@ fn a_circuit_and_its_peering_start_before_gateways_queue_behind_each_other() {
     // walker replays both rules with Azure's durations and feeds the circuit first.
     // Real durations / 3000: a gateway takes 0.9 s, a circuit 7 ms.
     let emu = Emulator::start_with(&["--time-scale", "3000", "--auto-provision", "0"]);
-    let p = Project::from_files(&[("main.tf", &four_gateways_one_circuit())]);
+    // Four VNets, each with an ExpressRoute gateway and a connection to the one circuit.
+    let p = Project::from_files(&[("main.tf", &estate::generate(4, 1))]);
     let apply = p
         .run(&emu, &["apply", "--auto-approve", "--parallelism", "2"])
         .ok();
@@ -223,8 +148,8 @@ fn a_circuit_and_its_peering_start_before_gateways_queue_behind_each_other() {
         .map(|(i, _)| i)
         .expect("four gateways");
     assert!(
-        at("azurerm_express_route_circuit.erc") < third_gateway
-            && at("azurerm_express_route_circuit_peering.private") < third_gateway,
+        at("azurerm_express_route_circuit.c0") < third_gateway
+            && at("azurerm_express_route_circuit_peering.c0") < third_gateway,
         "{starts:?}"
     );
     let stats = emu.get("/_emulator/stats");
